@@ -1,0 +1,10 @@
+//! DNS on the wire: query parsing, response writing, the request handler and the listeners.
+//! The only place that knows the DNS message format.
+
+pub mod handler;
+pub mod name;
+pub mod query;
+pub mod rdata;
+pub mod response;
+pub mod tcp;
+pub mod udp;

@@ -1,0 +1,147 @@
+//! The response writer: header, question, records and OPT appended to a reused buffer.
+
+use super::query::{Ecs, TYPE_OPT};
+
+/// Response codes we send (values above 15 go partly into the OPT record).
+pub mod rcode {
+    pub const NOERROR: u16 = 0;
+    pub const FORMERR: u16 = 1;
+    pub const SERVFAIL: u16 = 2;
+    pub const NXDOMAIN: u16 = 3;
+    pub const NOTIMP: u16 = 4;
+    pub const REFUSED: u16 = 5;
+    pub const BADVERS: u16 = 16;
+}
+
+/// The UDP payload size we advertise and never exceed (DNS flag day 2020).
+pub const OUR_PAYLOAD: u16 = 1232;
+
+/// The owner name of a record: a compression pointer into the message, or literal wire bytes.
+#[derive(Clone, Copy)]
+pub enum Owner<'a> {
+    Ptr(u16),
+    Name(&'a [u8]),
+}
+
+/// The OPT record of a reply.
+#[derive(Debug, Clone, Copy)]
+pub struct OptReply {
+    pub dnssec_ok: bool,
+    /// Echoed client subnet and the scope prefix we answer with.
+    pub ecs: Option<(Ecs, u8)>,
+}
+
+/// Which header fields of the query a reply copies.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyHeader {
+    pub id: u16,
+    pub opcode: u8,
+    pub rd: bool,
+    pub cd: bool,
+}
+
+/// Writes one response into `buf` (cleared first). Sections must be written in order.
+pub struct Writer<'b> {
+    buf: &'b mut Vec<u8>,
+    question_end: usize,
+    counts: [u16; 4],
+}
+
+const AN: usize = 1;
+const NS: usize = 2;
+const AR: usize = 3;
+
+impl<'b> Writer<'b> {
+    /// Starts a response: a header to be finished later, then the question if any.
+    pub fn new(buf: &'b mut Vec<u8>, h: ReplyHeader, question: Option<&[u8]>) -> Self {
+        buf.clear();
+        buf.extend_from_slice(&h.id.to_be_bytes());
+        buf.push(0x80 | (h.opcode << 3) | h.rd as u8);
+        buf.push((h.cd as u8) << 4);
+        buf.extend_from_slice(&[0; 8]);
+        if let Some(q) = question {
+            buf.extend_from_slice(q);
+        }
+        let question_end = buf.len();
+        Writer {
+            buf,
+            question_end,
+            counts: [question.is_some() as u16, 0, 0, 0],
+        }
+    }
+
+    fn record(&mut self, section: usize, owner: Owner<'_>, tail: &[u8]) {
+        match owner {
+            Owner::Ptr(off) => self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes()),
+            Owner::Name(n) => self.buf.extend_from_slice(n),
+        }
+        self.buf.extend_from_slice(tail);
+        self.counts[section] += 1;
+    }
+
+    pub fn answer(&mut self, owner: Owner<'_>, tail: &[u8]) {
+        self.record(AN, owner, tail);
+    }
+
+    pub fn authority(&mut self, owner: Owner<'_>, tail: &[u8]) {
+        self.record(NS, owner, tail);
+    }
+
+    pub fn answer_count(&self) -> u16 {
+        self.counts[AN]
+    }
+
+    fn write_opt(&mut self, opt: &OptReply, rcode: u16) {
+        let b = &mut *self.buf;
+        b.push(0);
+        b.extend_from_slice(&TYPE_OPT.to_be_bytes());
+        b.extend_from_slice(&OUR_PAYLOAD.to_be_bytes());
+        b.push((rcode >> 4) as u8);
+        b.push(0);
+        b.push(if opt.dnssec_ok { 0x80 } else { 0 });
+        b.push(0);
+        match &opt.ecs {
+            None => b.extend_from_slice(&[0, 0]),
+            Some((ecs, scope)) => {
+                let n = ecs.addr_len();
+                b.extend_from_slice(&((8 + n) as u16).to_be_bytes());
+                b.extend_from_slice(&super::query::OPTION_ECS.to_be_bytes());
+                b.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+                b.extend_from_slice(&ecs.family.to_be_bytes());
+                b.push(ecs.source_prefix);
+                b.push(*scope);
+                match ecs.addr {
+                    std::net::IpAddr::V4(a) => b.extend_from_slice(&a.octets()[..n]),
+                    std::net::IpAddr::V6(a) => b.extend_from_slice(&a.octets()[..n]),
+                }
+            }
+        }
+        self.counts[AR] += 1;
+    }
+
+    /// Finishes the message: OPT (when the query had EDNS), flags and counts. When the
+    /// result exceeds `limit` bytes, the records are dropped and TC is set instead, keeping
+    /// the question and the OPT so the client retries over TCP.
+    pub fn finish(mut self, rcode: u16, aa: bool, opt: Option<&OptReply>, limit: usize) {
+        if let Some(o) = opt {
+            self.write_opt(o, rcode);
+        }
+        let mut tc = false;
+        if self.buf.len() > limit {
+            tc = true;
+            self.buf.truncate(self.question_end);
+            self.counts[AN] = 0;
+            self.counts[NS] = 0;
+            self.counts[AR] = 0;
+            if let Some(o) = opt {
+                self.write_opt(o, rcode);
+            }
+        }
+        let b = &mut *self.buf;
+        b[2] |= ((aa as u8) << 2) | ((tc as u8) << 1);
+        b[3] |= (rcode & 0x0f) as u8;
+        for (i, c) in self.counts.iter().enumerate() {
+            b[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
+        }
+    }
+}

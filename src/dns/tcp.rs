@@ -1,0 +1,123 @@
+//! TCP serving: length-prefixed queries, pipelined, with an idle timeout and a connection cap.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use super::handler::{handle, Transport};
+use crate::state::Shared;
+
+/// Limits of the TCP listener.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// A connection with no complete query for this long is closed.
+    pub idle: Duration,
+    /// Connections beyond this many are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            idle: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// Binds a TCP listener (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
+pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Accepts and serves connections until `stop` turns true, then lets open connections
+/// finish the query they are on.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    limits: TcpLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    tracing::debug!(%peer, "TCP connection limit reached; closing");
+                    continue;
+                };
+                let shared = shared.clone();
+                let stop = stop.clone();
+                conns.spawn(async move {
+                    connection(stream, peer, &shared, limits.idle, stop).await;
+                    drop(permit);
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    idle: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = BufReader::new(rd);
+    let mut msg = Vec::new();
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        let read = async {
+            let len = rd.read_u16().await? as usize;
+            msg.resize(len, 0);
+            rd.read_exact(&mut msg).await?;
+            Ok::<_, std::io::Error>(())
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            r = tokio::time::timeout(idle, read) => match r {
+                Ok(Ok(())) => {}
+                _ => return,
+            },
+        }
+        let answered = {
+            let snap = shared.snapshot.load();
+            handle(&snap, &msg, peer.ip(), Transport::Tcp, &mut out)
+        };
+        if !answered {
+            return;
+        }
+        let mut framed = Vec::with_capacity(out.len() + 2);
+        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&out);
+        if wr.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
