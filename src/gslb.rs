@@ -1,9 +1,16 @@
-//! Compiled GSLB records: pools of targets per region, policies, fail-over order.
+//! Compiled GSLB records: pools of targets per region, policies, fail-over order, and the
+//! distinct health probes they need.
 
-use serde::Deserialize;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dns::name::WireName;
+use crate::snapshot::RrTail;
 
 /// How the healthy targets of a pool are ordered in an answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     #[default]
@@ -15,7 +22,7 @@ pub enum Policy {
 }
 
 /// What to answer when no pool has a healthy target of the queried family.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AllDown {
     #[default]
@@ -23,11 +30,85 @@ pub enum AllDown {
     Nodata,
 }
 
-/// Every GSLB record of a snapshot.
+/// Every GSLB record of a snapshot, and the probes their targets need.
 #[derive(Debug, Default)]
 pub struct GslbSet {
     pub records: Vec<GslbRecord>,
+    /// One entry per distinct (address, check definition) across all zones.
+    pub probes: Vec<Probe>,
+}
+
+/// Which client lookups a record's answer can depend on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Needs {
+    pub networks: bool,
+    pub location: bool,
+    pub asn: bool,
+}
+
+impl Needs {
+    pub fn any(&self) -> bool {
+        self.networks || self.location || self.asn
+    }
 }
 
 #[derive(Debug)]
-pub struct GslbRecord {}
+pub struct GslbRecord {
+    /// `web` in zone `example.com.`.
+    pub name: String,
+    pub zone: WireName,
+    pub ttl: u32,
+    pub policy: Policy,
+    /// Addresses per answer at most; `None` means all healthy ones.
+    pub max_answers: Option<usize>,
+    pub all_down: AllDown,
+    pub pools: Vec<Pool>,
+    /// (region id, pool index) for every pool named after a region, in region file order.
+    pub region_pools: Vec<(u32, usize)>,
+    pub default_pool: usize,
+    pub needs: Needs,
+}
+
+#[derive(Debug)]
+pub struct Pool {
+    pub name: String,
+    pub targets: Vec<Target>,
+    /// Pool indices, in order.
+    pub fallback: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct Target {
+    pub addr: IpAddr,
+    pub weight: u32,
+    /// Index into `GslbSet::probes`; `None` when the target is not checked (always up).
+    pub probe: Option<usize>,
+    /// The A or AAAA record, pre-serialised with the record TTL.
+    pub tail: RrTail,
+}
+
+/// A health check definition. Two checks with equal fields are the same check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct CheckSpec {
+    pub kind: crate::config::CheckKind,
+    pub port: u16,
+    pub path: String,
+    pub host: Option<String>,
+    /// Accepted status codes; empty means any 2xx or 3xx.
+    pub expect: Vec<u16>,
+    pub body_contains: Option<String>,
+    pub insecure: bool,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+}
+
+/// One probe: an address checked with one definition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Probe {
+    pub addr: IpAddr,
+    pub check: CheckSpec,
+    /// The check's name where it was first defined (for display).
+    pub check_name: String,
+}

@@ -2,7 +2,10 @@
 
 pub mod config;
 pub mod dns;
+pub mod geo;
 pub mod gslb;
+pub mod health;
+pub mod select;
 pub mod server;
 pub mod snapshot;
 pub mod state;

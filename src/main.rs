@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use gslbd::config::{self, Paths};
+use gslbd::dns::explain;
+use gslbd::health::HealthView;
 use gslbd::server::{self, ServeConfig, ServeError};
 
 #[derive(Parser)]
@@ -54,6 +56,22 @@ enum Command {
         /// UDP receive threads per listen address (default: one per CPU).
         #[arg(long)]
         udp_threads: Option<usize>,
+    },
+    /// Show how one query from one client is answered, and why.
+    Explain {
+        /// The name to ask for.
+        name: String,
+        /// The record type (default A).
+        #[arg(default_value = "A")]
+        qtype: String,
+        /// The client: an address, or a subnet as a resolver sends in ECS.
+        #[arg(long)]
+        client: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Validate the configuration and print a summary, or every problem.
     Check {
@@ -107,6 +125,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        Command::Explain {
+            name,
+            qtype,
+            client,
+            config,
+            json,
+        } => {
+            let snap = match config::load(&config.paths()) {
+                Ok(s) => s,
+                Err(problems) => {
+                    for p in &problems.0 {
+                        eprintln!("{p}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let client = explain::parse_client(&client)?;
+            let health = HealthView::all_up();
+            let e = explain::explain(&snap, &health, &name, &qtype, client)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{e}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => match config::load(&config.paths()) {
             Ok(snap) => {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use rustc_hash::FxHashMap;
 
 use crate::dns::name::{label_offsets, WireName};
+use crate::geo::RegionMap;
 use crate::gslb::GslbSet;
 
 /// Everything a query needs, built once per (re)load and then only read.
@@ -13,6 +14,7 @@ pub struct Snapshot {
     pub zones: Vec<Zone>,
     zone_index: FxHashMap<WireName, usize>,
     pub gslb: GslbSet,
+    pub geo: RegionMap,
 }
 
 /// One authoritative zone.
@@ -92,7 +94,7 @@ pub enum Found<'s> {
 }
 
 impl Snapshot {
-    pub fn new(zones: Vec<Zone>, gslb: GslbSet) -> Self {
+    pub fn new(zones: Vec<Zone>, gslb: GslbSet, geo: RegionMap) -> Self {
         let zone_index = zones
             .iter()
             .enumerate()
@@ -102,6 +104,7 @@ impl Snapshot {
             zones,
             zone_index,
             gslb,
+            geo,
         }
     }
 

@@ -1,8 +1,10 @@
 //! Configuration loading: raw JSON → validation (every problem, with file and position) →
 //! an immutable `Snapshot`.
 
+mod gslb;
 mod problem;
 mod raw;
+mod regions;
 mod unique_map;
 mod zone;
 
@@ -27,6 +29,7 @@ pub struct Paths {
 /// snapshot comes back, or every problem found does.
 pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
     let mut problems = Vec::new();
+    let regions = regions::load(&paths.geo, &mut problems);
     let mut drafts = Vec::new();
     let mut raws = Vec::new();
     for file in zone_files(&paths.zones, &mut problems) {
@@ -56,22 +59,18 @@ pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
             }
         }
     }
-    for d in &drafts {
-        for (_, name, path) in &d.gslb_refs {
-            problems.push(Problem::at_path(
-                &d.zone.file,
-                path.as_str(),
-                format!("unknown gslb record `{name}`"),
-            ));
-        }
-    }
-    let _ = (&raws, &paths.geo);
+    let gslb = match &regions {
+        Some(r) => gslb::compile(&mut drafts, &raws, r, &mut problems),
+        None => Default::default(),
+    };
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
+    let geo = regions.unwrap_or_default();
     Ok(Snapshot::new(
         drafts.into_iter().map(|d| d.zone).collect(),
-        Default::default(),
+        gslb,
+        geo,
     ))
 }
 
@@ -104,7 +103,10 @@ fn zone_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
 
 /// Reads and deserialises one JSON file, reporting syntax and type errors with line, column
 /// and JSON path.
-fn read_json<T: DeserializeOwned>(file: &Path, problems: &mut Vec<Problem>) -> Option<T> {
+pub(crate) fn read_json<T: DeserializeOwned>(
+    file: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {

@@ -27,14 +27,6 @@ impl<V> UniqueMap<V> {
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {

@@ -2,10 +2,24 @@
 
 use std::net::IpAddr;
 
-use super::query::{self, Query, Reject, CLASS_IN, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_IXFR};
+use super::query::{
+    self, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_IXFR,
+};
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Writer, OUR_PAYLOAD};
 use crate::dns::name::suffix_offset;
+use crate::health::HealthView;
+use crate::select::{self, Trace};
 use crate::snapshot::{Found, Node, Snapshot, Zone};
+
+/// What one query is answered from, plus per-thread state.
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub health: &'a HealthView,
+    /// Advances on every query: drives round-robin and weighted rotation.
+    pub rotation: u64,
+    /// Filled with the GSLB decision when set (explain).
+    pub trace: Option<&'a mut Trace>,
+}
 
 /// How the query arrived; decides the size limit of the reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +33,7 @@ const MAX_CHAIN: usize = 8;
 
 /// Answers one packet into `out`. Returns false when the packet deserves no reply.
 pub fn handle(
-    snap: &Snapshot,
+    ctx: &mut Context<'_>,
     packet: &[u8],
     src: IpAddr,
     transport: Transport,
@@ -43,8 +57,7 @@ pub fn handle(
             return true;
         }
     };
-    let _ = src;
-    answer(snap, &q, transport, out);
+    answer(ctx, &q, src, transport, out);
     true
 }
 
@@ -56,7 +69,14 @@ fn size_limit(q: &Query<'_>, transport: Transport) -> usize {
     }
 }
 
-fn answer(snap: &Snapshot, q: &Query<'_>, transport: Transport, out: &mut Vec<u8>) {
+fn answer(
+    ctx: &mut Context<'_>,
+    q: &Query<'_>,
+    src: IpAddr,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) {
+    let snap = ctx.snapshot;
     let h = ReplyHeader {
         id: q.id,
         opcode: q.opcode,
@@ -97,7 +117,38 @@ fn answer(snap: &Snapshot, q: &Query<'_>, transport: Transport, out: &mut Vec<u8
                 code = rcode::NXDOMAIN;
                 negative_zone = Some(zone);
             }
-            Some(Node::Empty) | Some(Node::Gslb(_)) => negative_zone = Some(zone),
+            Some(Node::Empty) => negative_zone = Some(zone),
+            Some(Node::Gslb(i)) => match q.qtype {
+                TYPE_A | TYPE_AAAA => {
+                    let rec = &snap.gslb.records[*i];
+                    // The client is the ECS address when one was given, else the sender.
+                    let ecs = q.edns.and_then(|e| e.ecs).filter(|e| e.source_prefix > 0);
+                    let client = ecs.map_or(src, |e| e.addr);
+                    let sel = select::select(
+                        snap,
+                        ctx.health,
+                        rec,
+                        client,
+                        q.qtype,
+                        ctx.rotation,
+                        ctx.trace.as_deref_mut(),
+                    );
+                    if let (Some(o), Some(e)) = (&mut opt, ecs) {
+                        o.ecs = Some((e, sel.scope));
+                    }
+                    match sel.pool {
+                        Some(p) => {
+                            let pool = &rec.pools[p];
+                            for &t in &sel.targets {
+                                w.answer(owner, &pool.targets[t as usize].tail.0);
+                            }
+                        }
+                        None => negative_zone = Some(zone),
+                    }
+                }
+                TYPE_ANY if w.answer_count() == 0 => w.answer(owner, &zone.hinfo.0),
+                _ => negative_zone = Some(zone),
+            },
             Some(Node::Static(sets)) => {
                 if q.qtype == TYPE_ANY && w.answer_count() == 0 {
                     w.answer(owner, &zone.hinfo.0);

@@ -11,6 +11,20 @@ pub mod rcode {
     pub const NOTIMP: u16 = 4;
     pub const REFUSED: u16 = 5;
     pub const BADVERS: u16 = 16;
+
+    /// The mnemonic of a response code, as dig prints it.
+    pub fn name(code: u16) -> &'static str {
+        match code {
+            NOERROR => "NOERROR",
+            FORMERR => "FORMERR",
+            SERVFAIL => "SERVFAIL",
+            NXDOMAIN => "NXDOMAIN",
+            NOTIMP => "NOTIMP",
+            REFUSED => "REFUSED",
+            BADVERS => "BADVERS",
+            _ => "OTHER",
+        }
+    }
 }
 
 /// The UDP payload size we advertise and never exceed (DNS flag day 2020).

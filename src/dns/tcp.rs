@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use super::handler::{handle, Transport};
+use super::handler::{handle, Context, Transport};
 use crate::state::Shared;
 
 /// Limits of the TCP listener.
@@ -92,6 +92,7 @@ async fn connection(
     let mut rd = BufReader::new(rd);
     let mut msg = Vec::new();
     let mut out = Vec::with_capacity(4096);
+    let mut rotation = u64::from(peer.port());
     loop {
         let read = async {
             let len = rd.read_u16().await? as usize;
@@ -107,8 +108,16 @@ async fn connection(
             },
         }
         let answered = {
-            let snap = shared.snapshot.load();
-            handle(&snap, &msg, peer.ip(), Transport::Tcp, &mut out)
+            let snapshot = shared.snapshot.load();
+            let health = shared.health.load();
+            rotation = rotation.wrapping_add(1);
+            let mut ctx = Context {
+                snapshot: &snapshot,
+                health: &health,
+                rotation,
+                trace: None,
+            };
+            handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
         };
         if !answered {
             return;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::handler::{handle, Transport};
+use super::handler::{handle, Context, Transport};
 use crate::state::Shared;
 
 /// How often an idle worker looks at the stop flag.
@@ -51,6 +51,7 @@ pub fn spawn_workers(
 fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
+    let mut rotation = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let (n, peer) = match sock.recv_from(&mut buf) {
             Ok(r) => r,
@@ -60,8 +61,16 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 continue;
             }
         };
-        let snap = shared.snapshot.load();
-        if handle(&snap, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
+        let snapshot = shared.snapshot.load();
+        let health = shared.health.load();
+        rotation = rotation.wrapping_add(1);
+        let mut ctx = Context {
+            snapshot: &snapshot,
+            health: &health,
+            rotation,
+            trace: None,
+        };
+        if handle(&mut ctx, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
             if let Err(e) = sock.send_to(&out, peer) {
                 tracing::debug!(error = %e, %peer, "UDP send failed");
             }

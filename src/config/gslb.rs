@@ -1,0 +1,293 @@
+//! Validation and compilation of `checks` and `gslb` sections into `GslbSet`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::problem::Problem;
+use super::raw::{CheckKind, RawCheck, RawGslb, RawTarget, RawZone};
+use super::zone::{Sink, ZoneDraft};
+use crate::dns::query::{TYPE_A, TYPE_AAAA};
+use crate::dns::rdata;
+use crate::geo::RegionMap;
+use crate::gslb::{CheckSpec, GslbRecord, GslbSet, Needs, Policy, Pool, Probe, Target};
+use crate::snapshot::{Node, RrTail};
+
+const DEFAULT_TTL: u32 = 30;
+
+/// Compiles every zone's GSLB records, resolves `"gslb": NAME` references in the drafts and
+/// deduplicates probes across zones.
+pub(crate) fn compile(
+    drafts: &mut [ZoneDraft],
+    raws: &[(PathBuf, RawZone)],
+    regions: &RegionMap,
+    problems: &mut Vec<Problem>,
+) -> GslbSet {
+    let mut set = GslbSet::default();
+    let mut probe_ids: HashMap<(IpAddr, CheckSpec), usize> = HashMap::new();
+    for (draft, (file, raw)) in drafts.iter_mut().zip(raws) {
+        let mut sink = Sink {
+            file,
+            problems: &mut *problems,
+        };
+        let checks: HashMap<&str, CheckSpec> = raw
+            .checks
+            .iter()
+            .filter_map(|(name, c)| Some((name, compile_check(name, c, &mut sink)?)))
+            .collect();
+        let mut by_name = HashMap::new();
+        for (name, g) in raw.gslb.iter() {
+            let mut probe = |addr: IpAddr, check: &str| -> usize {
+                let spec = checks[check].clone();
+                *probe_ids.entry((addr, spec.clone())).or_insert_with(|| {
+                    set.probes.push(Probe {
+                        addr,
+                        check: spec,
+                        check_name: check.to_string(),
+                    });
+                    set.probes.len() - 1
+                })
+            };
+            let ctx = RecordCtx {
+                name,
+                raw: g,
+                checks: &checks,
+                regions,
+            };
+            if let Some(mut rec) = ctx.compile(&mut sink, &mut probe) {
+                rec.zone = draft.zone.origin.clone();
+                by_name.insert(name, set.records.len());
+                set.records.push(rec);
+            }
+        }
+        for (owner, gname, path) in &draft.gslb_refs {
+            match by_name.get(gname.as_str()) {
+                Some(&i) => {
+                    draft.zone.nodes.insert(owner.clone(), Node::Gslb(i));
+                }
+                None => sink.at(path.as_str(), format!("unknown gslb record `{gname}`")),
+            }
+        }
+    }
+    set
+}
+
+fn secs(v: Option<f64>, default: f64) -> Result<Duration, String> {
+    let v = v.unwrap_or(default);
+    if !(v.is_finite() && v > 0.0 && v <= 86400.0) {
+        return Err(format!("{v} is not a duration between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn compile_check(name: &str, c: &RawCheck, sink: &mut Sink<'_>) -> Option<CheckSpec> {
+    let before = sink.problems.len();
+    let p = |field: &str| format!("checks.{name}.{field}");
+    let interval = secs(c.interval, 10.0)
+        .map_err(|e| sink.at(p("interval"), e))
+        .ok();
+    let timeout = secs(c.timeout, 3.0)
+        .map_err(|e| sink.at(p("timeout"), e))
+        .ok();
+    if let (Some(i), Some(t)) = (interval, timeout) {
+        if t >= i {
+            sink.at(p("timeout"), "the timeout must be less than the interval");
+        }
+    }
+    if c.port == 0 {
+        sink.at(p("port"), "port 0 cannot be probed");
+    }
+    let http = matches!(c.kind, CheckKind::Http | CheckKind::Https);
+    if !http {
+        for (set, field) in [
+            (c.path.is_some(), "path"),
+            (c.host.is_some(), "host"),
+            (c.expect.is_some(), "expect"),
+            (c.body_contains.is_some(), "body_contains"),
+            (c.insecure.is_some(), "insecure"),
+        ] {
+            if set {
+                sink.at(p(field), "only http and https checks take this field");
+            }
+        }
+    }
+    if c.insecure.is_some() && c.kind == CheckKind::Http {
+        sink.at(p("insecure"), "only https checks take this field");
+    }
+    let path = c.path.clone().unwrap_or_else(|| "/".into());
+    if !path.starts_with('/') {
+        sink.at(p("path"), format!("path `{path}` must start with `/`"));
+    }
+    for (i, code) in c.expect.iter().flatten().enumerate() {
+        if !(100..=599).contains(code) {
+            sink.at(
+                format!("checks.{name}.expect[{i}]"),
+                format!("{code} is not an HTTP status"),
+            );
+        }
+    }
+    for (v, field) in [(c.rise, "rise"), (c.fall, "fall")] {
+        if v == Some(0) {
+            sink.at(p(field), "must be at least 1");
+        }
+    }
+    if sink.problems.len() > before {
+        return None;
+    }
+    Some(CheckSpec {
+        kind: c.kind,
+        port: c.port,
+        path,
+        host: c.host.clone(),
+        expect: c.expect.clone().unwrap_or_default(),
+        body_contains: c.body_contains.clone(),
+        insecure: c.insecure.unwrap_or(false),
+        interval: interval?,
+        timeout: timeout?,
+        rise: c.rise.unwrap_or(2),
+        fall: c.fall.unwrap_or(3),
+    })
+}
+
+struct RecordCtx<'a> {
+    name: &'a str,
+    raw: &'a RawGslb,
+    checks: &'a HashMap<&'a str, CheckSpec>,
+    regions: &'a RegionMap,
+}
+
+impl RecordCtx<'_> {
+    fn compile(
+        &self,
+        sink: &mut Sink<'_>,
+        probe: &mut dyn FnMut(IpAddr, &str) -> usize,
+    ) -> Option<GslbRecord> {
+        let before = sink.problems.len();
+        let base = format!("gslb.{}", self.name);
+        let g = self.raw;
+        let ttl = g.ttl.unwrap_or(DEFAULT_TTL);
+        let policy = g.policy.unwrap_or_default();
+        if g.max_answers == Some(0) {
+            sink.at(format!("{base}.max_answers"), "must be at least 1");
+        }
+        let check_ok = |c: &Option<String>, path: String, sink: &mut Sink<'_>| match c {
+            Some(c) if !self.checks.contains_key(c.as_str()) => {
+                sink.at(path, format!("unknown check `{c}`"));
+                false
+            }
+            _ => true,
+        };
+        let record_check = if check_ok(&g.check, format!("{base}.check"), sink) {
+            g.check.as_deref()
+        } else {
+            None
+        };
+        if !g.pools.contains_key("default") {
+            sink.at(
+                format!("{base}.pools"),
+                "a gslb record needs a `default` pool",
+            );
+        }
+        let mut pools = Vec::new();
+        let mut region_pools = Vec::new();
+        let mut needs = Needs::default();
+        for (pi, (pname, raw_pool)) in g.pools.iter().enumerate() {
+            let ppath = format!("{base}.pools.{pname}");
+            if pname != "default" {
+                match self.regions.region_id(pname) {
+                    Some(id) => {
+                        region_pools.push((id, pi));
+                        let n = self.regions.needs(id);
+                        needs.networks |= n.networks;
+                        needs.location |= n.location;
+                        needs.asn |= n.asn;
+                    }
+                    None => sink.at(
+                        &ppath,
+                        format!(
+                            "`{pname}` is not a region defined in regions.json (nor `default`)"
+                        ),
+                    ),
+                }
+            }
+            if raw_pool.targets.is_empty() {
+                sink.at(
+                    format!("{ppath}.targets"),
+                    "a pool needs at least one target",
+                );
+            }
+            let mut fallback = Vec::new();
+            for (fi, f) in raw_pool.fallback.iter().enumerate() {
+                let fpath = format!("{ppath}.fallback[{fi}]");
+                match g.pools.0.iter().position(|(k, _)| k == f) {
+                    Some(i) if i == pi => sink.at(fpath, "a pool cannot fall back to itself"),
+                    Some(i) => fallback.push(i),
+                    None => sink.at(fpath, format!("`{f}` is not a pool of this record")),
+                }
+            }
+            let mut targets = Vec::new();
+            for (ti, t) in raw_pool.targets.iter().enumerate() {
+                let tpath = format!("{ppath}.targets[{ti}]");
+                let (address, weight, check) = match t {
+                    RawTarget::Address(a) => (a, None, None),
+                    RawTarget::Full(f) => (&f.address, f.weight, f.check.as_ref()),
+                };
+                let Ok(addr) = address.parse::<IpAddr>() else {
+                    sink.at(tpath, format!("`{address}` is not an IP address"));
+                    continue;
+                };
+                if targets.iter().any(|t: &Target| t.addr == addr) {
+                    sink.at(&tpath, format!("{addr} is listed twice in this pool"));
+                }
+                if weight == Some(0) {
+                    sink.at(format!("{tpath}.weight"), "weight must be at least 1");
+                }
+                let check = match check {
+                    Some(c) if check_ok(&Some(c.clone()), format!("{tpath}.check"), sink) => {
+                        Some(c.as_str())
+                    }
+                    Some(_) => None,
+                    None => record_check,
+                };
+                let tail = match addr {
+                    IpAddr::V4(a) => RrTail::new(TYPE_A, ttl, &rdata::a(a)),
+                    IpAddr::V6(a) => RrTail::new(TYPE_AAAA, ttl, &rdata::aaaa(a)),
+                };
+                targets.push(Target {
+                    addr,
+                    weight: weight.unwrap_or(1),
+                    probe: check.map(|c| probe(addr, c)),
+                    tail,
+                });
+            }
+            pools.push(Pool {
+                name: pname.to_string(),
+                targets,
+                fallback,
+            });
+        }
+        if sink.problems.len() > before {
+            return None;
+        }
+        region_pools.sort_by_key(|&(id, _)| id);
+        let default_pool = pools.iter().position(|p| p.name == "default")?;
+        let max_answers = match (g.max_answers, policy) {
+            (Some(n), _) => Some(n as usize),
+            (None, Policy::First) => Some(1),
+            (None, _) => None,
+        };
+        Some(GslbRecord {
+            name: self.name.to_string(),
+            zone: crate::dns::name::WireName::root(),
+            ttl,
+            policy,
+            max_answers,
+            all_down: g.all_down.unwrap_or_default(),
+            pools,
+            region_pools,
+            default_pool,
+            needs,
+        })
+    }
+}

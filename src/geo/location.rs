@@ -1,0 +1,235 @@
+//! `LocationDb`: country / continent / subdivision lookups in GeoIP2/GeoLite2 City or Country DBs.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::error::GeoError;
+use super::mmdb::{host_len, non_empty, Mmdb};
+
+/// A GeoIP2/GeoLite2 City or Country database (or any DB with the same record layout),
+/// memory-mapped.
+#[derive(Debug)]
+pub struct LocationDb {
+    db: Mmdb,
+}
+
+/// Where an address is, as far as the database knows. Codes are upper-case ASCII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Location {
+    /// ISO 3166-1 alpha-2 country (`country.iso_code`, else `registered_country.iso_code`).
+    pub country: Option<[u8; 2]>,
+    /// Two-letter continent code (`continent.code`): AF AN AS EU NA OC SA.
+    pub continent: Option<[u8; 2]>,
+    /// First (largest) subdivision's ISO 3166-2 code without the country part, e.g. `CA`.
+    pub subdivision: Option<SubdivisionCode>,
+    /// Prefix length of the database network the address fell in (0..=32 for IPv4,
+    /// including IPv4-mapped IPv6 input; 0..=128 for IPv6). Also set when nothing was found.
+    pub prefix_len: u8,
+}
+
+/// The subdivision part of an ISO 3166-2 code (1 to 3 ASCII letters/digits), stored inline.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubdivisionCode {
+    bytes: [u8; SubdivisionCode::MAX_LEN],
+    len: u8,
+}
+
+impl SubdivisionCode {
+    /// The longest subdivision code ISO 3166-2 allows after the `CC-` part.
+    pub const MAX_LEN: usize = 3;
+
+    /// Parses a code such as `CA` or `ENG` (case-insensitive; stored upper-case).
+    /// Returns `None` if it is empty, too long, or not ASCII alphanumeric.
+    pub fn new(code: &str) -> Option<Self> {
+        let src = code.as_bytes();
+        if src.is_empty() || src.len() > Self::MAX_LEN {
+            return None;
+        }
+        let mut bytes = [0; Self::MAX_LEN];
+        for (dst, &b) in bytes.iter_mut().zip(src) {
+            if !b.is_ascii_alphanumeric() {
+                return None;
+            }
+            *dst = b.to_ascii_uppercase();
+        }
+        Some(SubdivisionCode {
+            bytes,
+            len: src.len() as u8,
+        })
+    }
+
+    /// The code, e.g. `"CA"`.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("validated ASCII")
+    }
+}
+
+impl fmt::Debug for SubdivisionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for SubdivisionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Location {
+    /// Nothing known, in a database block of length `prefix_len`.
+    pub fn unknown(prefix_len: u8) -> Self {
+        Location {
+            prefix_len,
+            ..Location::default()
+        }
+    }
+
+    /// The country code as a string, e.g. `"US"`.
+    pub fn country_str(&self) -> Option<&str> {
+        self.country.as_ref().map(code_str)
+    }
+
+    /// The continent code as a string, e.g. `"NA"`.
+    pub fn continent_str(&self) -> Option<&str> {
+        self.continent.as_ref().map(code_str)
+    }
+
+    /// True if the country is `code` (ASCII case-insensitive), e.g. `"us"`.
+    pub fn is_country(&self, code: &str) -> bool {
+        self.country_str()
+            .is_some_and(|c| c.eq_ignore_ascii_case(code))
+    }
+
+    /// True if the continent is `code` (ASCII case-insensitive), e.g. `"EU"`.
+    pub fn is_continent(&self, code: &str) -> bool {
+        self.continent_str()
+            .is_some_and(|c| c.eq_ignore_ascii_case(code))
+    }
+
+    /// True if the address is in the ISO 3166-2 subdivision `code`, written with its
+    /// country as in `"US-CA"` (ASCII case-insensitive). Does not allocate.
+    pub fn is_subdivision(&self, code: &str) -> bool {
+        let (Some(country), Some(sub)) = (self.country_str(), self.subdivision) else {
+            return false;
+        };
+        match code.split_once('-') {
+            Some((c, s)) => c.eq_ignore_ascii_case(country) && s.eq_ignore_ascii_case(sub.as_str()),
+            None => false,
+        }
+    }
+}
+
+fn code_str(code: &[u8; 2]) -> &str {
+    std::str::from_utf8(code).expect("validated ASCII")
+}
+
+/// Two ASCII letters, upper-cased.
+fn code2(s: Option<&str>) -> Option<[u8; 2]> {
+    match non_empty(s)?.as_bytes() {
+        &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+            Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()])
+        }
+        _ => None,
+    }
+}
+
+impl LocationDb {
+    /// Memory-maps a City or Country database.
+    ///
+    /// The file must not be modified in place while open: replace it by renaming a new
+    /// file over it and reopening.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, GeoError> {
+        Ok(LocationDb {
+            db: Mmdb::open(path.as_ref())?,
+        })
+    }
+
+    /// Looks up `addr`; on a database decoding error, returns nothing known with a
+    /// host-length `prefix_len` (so a failure is never generalised). See [`Self::try_lookup`].
+    pub fn lookup(&self, addr: IpAddr) -> Location {
+        self.try_lookup(addr)
+            .unwrap_or_else(|_| Location::unknown(host_len(addr)))
+    }
+
+    /// Looks up `addr`, reporting database decoding errors. Does not allocate on success.
+    pub fn try_lookup(&self, addr: IpAddr) -> Result<Location, GeoError> {
+        let (raw, prefix_len) = self.db.lookup::<RawLocation<'_>>(addr)?;
+        let Some(raw) = raw else {
+            return Ok(Location::unknown(prefix_len));
+        };
+        Ok(Location {
+            country: code2(raw.country.iso_code).or_else(|| code2(raw.registered_country.iso_code)),
+            continent: code2(raw.continent.code),
+            subdivision: non_empty(raw.subdivisions).and_then(SubdivisionCode::new),
+            prefix_len,
+        })
+    }
+
+    /// The file this database was opened from.
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// The `database_type` from the metadata, e.g. `GeoLite2-City`.
+    pub fn database_type(&self) -> &str {
+        &self.db.metadata().database_type
+    }
+
+    /// The build time from the metadata, in seconds since the Unix epoch.
+    pub fn build_epoch(&self) -> u64 {
+        self.db.metadata().build_epoch
+    }
+}
+
+/// The only parts of a City/Country record that are decoded; everything else is skipped.
+#[derive(Deserialize, Default)]
+struct RawLocation<'a> {
+    #[serde(borrow, default)]
+    country: RawIso<'a>,
+    #[serde(borrow, default)]
+    registered_country: RawIso<'a>,
+    #[serde(borrow, default)]
+    continent: RawContinent<'a>,
+    #[serde(borrow, default, deserialize_with = "first_subdivision")]
+    subdivisions: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawIso<'a> {
+    #[serde(borrow, default)]
+    iso_code: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawContinent<'a> {
+    #[serde(borrow, default)]
+    code: Option<&'a str>,
+}
+
+/// Decodes `subdivisions` as the `iso_code` of its first element, skipping the rest
+/// without collecting them.
+fn first_subdivision<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>, D::Error> {
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<&'de str>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of subdivisions")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element::<RawIso<'de>>()?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(first.and_then(|s| s.iso_code))
+        }
+    }
+    d.deserialize_seq(First)
+}
+
+#[cfg(test)]
+mod tests;

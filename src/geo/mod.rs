@@ -1,0 +1,17 @@
+//! Geolocation: prefix tables with ECS scope, and MaxMind location/ASN database readers.
+
+pub mod asn;
+pub mod error;
+pub mod location;
+mod mmdb;
+pub mod prefix_table;
+#[cfg(test)]
+pub mod testdb;
+
+pub use asn::{AsnDb, AsnInfo};
+pub use error::GeoError;
+pub use location::{Location, LocationDb, SubdivisionCode};
+pub use prefix_table::{Lookup, Match, PrefixTable};
+pub mod region_map;
+
+pub use region_map::{ClientInfo, Region, RegionMap, RegionMatch, Rule, Specificity};

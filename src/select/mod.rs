@@ -1,0 +1,182 @@
+//! Selection, a pure function: (snapshot, health view, client, record, qtype) → the targets
+//! to answer, the ECS scope the answer holds for, and, on request, a trace of why.
+
+pub mod policy;
+pub mod trace;
+
+use std::net::IpAddr;
+
+use smallvec::SmallVec;
+
+use crate::dns::query::TYPE_AAAA;
+use crate::geo::{RegionMatch, Specificity};
+use crate::gslb::{AllDown, GslbRecord, Policy, Pool};
+use crate::health::HealthView;
+use crate::snapshot::Snapshot;
+pub use policy::Order;
+pub use trace::Trace;
+
+/// The outcome of selecting for one GSLB record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The pool that answers, if any (none: NODATA).
+    pub pool: Option<usize>,
+    /// Indices into that pool's targets, in answer order.
+    pub targets: Order,
+    /// ECS scope prefix length for this answer.
+    pub scope: u8,
+    /// The kind of rule that decided (`default` when no region matched with a pool).
+    pub decided_by: Specificity,
+    /// True when every pool was down and `all_down` decided.
+    pub all_down: bool,
+}
+
+/// Why a pool is in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The pool of a matched region (index into the sorted matches).
+    Region(usize),
+    /// A fallback of the named pool.
+    Fallback(usize),
+    Default,
+}
+
+fn is_v6(qtype: u16) -> bool {
+    qtype == TYPE_AAAA
+}
+
+/// Selects the answer of `rec` for a client at `client` asking `qtype` (A or AAAA).
+/// `rotation` advances per query (round-robin, weighted). Pure: no I/O, no clock.
+pub fn select(
+    snap: &Snapshot,
+    health: &HealthView,
+    rec: &GslbRecord,
+    client: IpAddr,
+    qtype: u16,
+    rotation: u64,
+    trace: Option<&mut Trace>,
+) -> Selection {
+    let v6 = is_v6(qtype);
+    let info = snap.geo.classify(client, rec.needs);
+    let mut matches: SmallVec<[(RegionMatch, usize); 8]> = rec
+        .region_pools
+        .iter()
+        .filter_map(|&(region, pool)| Some((snap.geo.match_region(&info, region)?, pool)))
+        .collect();
+    matches.sort_by_key(|(m, _)| m.key());
+
+    // Pool order: each matched region's pool followed by its fallbacks (depth first, each
+    // pool once), then default.
+    let mut order: SmallVec<[(usize, Reason); 16]> = SmallVec::new();
+    let mut seen: SmallVec<[bool; 16]> = SmallVec::from_elem(false, rec.pools.len());
+    fn visit(
+        rec: &GslbRecord,
+        p: usize,
+        why: Reason,
+        seen: &mut [bool],
+        out: &mut SmallVec<[(usize, Reason); 16]>,
+    ) {
+        if std::mem::replace(&mut seen[p], true) {
+            return;
+        }
+        out.push((p, why));
+        for &f in &rec.pools[p].fallback {
+            visit(rec, f, Reason::Fallback(p), seen, out);
+        }
+    }
+    for (i, (_, pool)) in matches.iter().enumerate() {
+        visit(rec, *pool, Reason::Region(i), &mut seen, &mut order);
+    }
+    visit(
+        rec,
+        rec.default_pool,
+        Reason::Default,
+        &mut seen,
+        &mut order,
+    );
+
+    let family = |pool: &Pool| -> Order {
+        (0..pool.targets.len() as u16)
+            .filter(|&i| pool.targets[i as usize].addr.is_ipv6() == v6)
+            .collect()
+    };
+    let mut chosen = None;
+    for &(p, _) in &order {
+        let usable: Order = family(&rec.pools[p])
+            .into_iter()
+            .filter(|&i| health.usable(&rec.pools[p].targets[i as usize]))
+            .collect();
+        if !usable.is_empty() {
+            chosen = Some((p, usable));
+            break;
+        }
+    }
+    let mut all_down = false;
+    if chosen.is_none() {
+        let with_family = order
+            .iter()
+            .map(|&(p, _)| (p, family(&rec.pools[p])))
+            .find(|(_, f)| !f.is_empty());
+        if let Some((p, f)) = with_family {
+            all_down = true;
+            if rec.all_down == AllDown::ServeAll {
+                chosen = Some((p, f));
+            }
+        }
+    }
+
+    let decided_by = chosen
+        .as_ref()
+        .and_then(|(p, _)| order.iter().find(|(q, _)| q == p))
+        .map(|&(_, why)| root_reason(&order, &matches, why))
+        .unwrap_or(Specificity::Default);
+
+    let mut scope = if rec.needs.any() { info.scope() } else { 0 };
+    if rec.policy == Policy::Sticky {
+        scope = scope.max(if client.is_ipv6() { 56 } else { 24 });
+    }
+    let (pool, targets) = match chosen {
+        Some((p, usable)) => (
+            Some(p),
+            policy::order(
+                rec.policy,
+                &rec.pools[p],
+                usable,
+                rotation,
+                client,
+                rec.max_answers,
+            ),
+        ),
+        None => (None, Order::new()),
+    };
+    let sel = Selection {
+        pool,
+        targets,
+        scope,
+        decided_by,
+        all_down,
+    };
+    if let Some(t) = trace {
+        t.fill(snap, health, rec, &info, &matches, &order, &sel, v6);
+    }
+    sel
+}
+
+/// For a fallback reached through other fallbacks, the specificity of the region at the root.
+fn root_reason(
+    order: &[(usize, Reason)],
+    matches: &[(RegionMatch, usize)],
+    mut why: Reason,
+) -> Specificity {
+    for _ in 0..order.len() {
+        match why {
+            Reason::Region(i) => return matches[i].0.specificity,
+            Reason::Fallback(p) => match order.iter().find(|(q, _)| *q == p) {
+                Some(&(_, w)) => why = w,
+                None => break,
+            },
+            Reason::Default => break,
+        }
+    }
+    Specificity::Default
+}

@@ -1,0 +1,225 @@
+//! The decision trace behind `gslbd explain`: what was looked up, matched, tried and chosen.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Reason, Selection};
+use crate::geo::{ClientInfo, RegionMatch};
+use crate::gslb::GslbRecord;
+use crate::health::{HealthView, TargetHealth};
+use crate::snapshot::Snapshot;
+
+/// Everything `explain` shows about one GSLB decision.
+#[derive(Debug, Default, Serialize)]
+pub struct Trace {
+    pub record: String,
+    pub policy: crate::gslb::Policy,
+    pub lookups: Lookups,
+    pub matched: Vec<MatchedRegion>,
+    pub pools: Vec<PoolTried>,
+    pub all_down: bool,
+    pub decided_by: &'static str,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Lookups {
+    /// Network prefix table: the scope of the block the client is in.
+    pub networks_scope: Option<u8>,
+    pub location: Option<LocationLookup>,
+    pub asn: Option<AsnLookup>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LocationLookup {
+    pub country: Option<String>,
+    pub subdivision: Option<String>,
+    pub continent: Option<String>,
+    pub prefix_len: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AsnLookup {
+    pub asn: Option<u32>,
+    pub organization: Vec<String>,
+    pub prefix_len: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatchedRegion {
+    pub region: String,
+    /// Rule position in the region (0-based) and its conditions.
+    pub rule: usize,
+    pub conditions: String,
+    pub specificity: crate::geo::Specificity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_len: Option<u8>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PoolTried {
+    pub pool: String,
+    /// `region X`, `fallback of X` or `default`.
+    pub reason: String,
+    pub targets: Vec<TargetTried>,
+    /// `chosen`, `chosen (all down: serve_all)`, or why it was skipped.
+    pub outcome: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TargetTried {
+    pub address: IpAddr,
+    pub health: TargetHealth,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+}
+
+impl Trace {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn fill(
+        &mut self,
+        snap: &Snapshot,
+        health: &HealthView,
+        rec: &GslbRecord,
+        info: &ClientInfo<'_>,
+        matches: &[(RegionMatch, usize)],
+        order: &[(usize, Reason)],
+        sel: &Selection,
+        v6: bool,
+    ) {
+        let geo = &snap.geo;
+        self.record = rec.name.clone();
+        self.policy = rec.policy;
+        self.lookups = Lookups {
+            networks_scope: info.networks.as_ref().map(|n| n.scope),
+            location: info.location.map(|l| LocationLookup {
+                country: l.country_str().map(str::to_string),
+                subdivision: l
+                    .subdivision
+                    .zip(l.country_str())
+                    .map(|(s, c)| format!("{c}-{}", s.as_str())),
+                continent: l.continent_str().map(str::to_string),
+                prefix_len: l.prefix_len,
+            }),
+            asn: info.asn.as_ref().map(|a| AsnLookup {
+                asn: a.asn,
+                organization: a.org_names().map(str::to_string).collect(),
+                prefix_len: a.prefix_len,
+            }),
+        };
+        self.matched = matches
+            .iter()
+            .map(|(m, _)| {
+                let rule = &geo.rules[m.rule as usize];
+                MatchedRegion {
+                    region: geo.name(m.region).to_string(),
+                    rule: rule.index,
+                    conditions: rule.summary.clone(),
+                    specificity: m.specificity,
+                    prefix_len: rule.networks.then_some(m.prefix_len),
+                }
+            })
+            .collect();
+        let family = if v6 { "IPv6" } else { "IPv4" };
+        let mut decided = false;
+        self.pools = order
+            .iter()
+            .map(|&(p, why)| {
+                let pool = &rec.pools[p];
+                let targets: Vec<TargetTried> = pool
+                    .targets
+                    .iter()
+                    .filter(|t| t.addr.is_ipv6() == v6)
+                    .map(|t| TargetTried {
+                        address: t.addr,
+                        health: health.state(t),
+                        check: t.probe.map(|i| snap.gslb.probes[i].check_name.clone()),
+                    })
+                    .collect();
+                let outcome = if decided {
+                    "not needed".to_string()
+                } else if sel.pool == Some(p) {
+                    decided = true;
+                    if sel.all_down {
+                        "chosen: every pool is down, all_down is serve_all".to_string()
+                    } else {
+                        "chosen".to_string()
+                    }
+                } else if targets.is_empty() {
+                    format!("skipped: no {family} targets")
+                } else {
+                    format!("skipped: no healthy {family} target")
+                };
+                PoolTried {
+                    pool: pool.name.clone(),
+                    reason: match why {
+                        Reason::Region(i) => format!("region {}", geo.name(matches[i].0.region)),
+                        Reason::Fallback(q) => format!("fallback of {}", rec.pools[q].name),
+                        Reason::Default => "default".to_string(),
+                    },
+                    targets,
+                    outcome,
+                }
+            })
+            .collect();
+        self.all_down = sel.all_down;
+        self.decided_by = sel.decided_by.kind();
+    }
+}
+
+impl fmt::Display for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "gslb record: {} (policy {:?})", self.record, self.policy)?;
+        let l = &self.lookups;
+        if let Some(s) = l.networks_scope {
+            writeln!(f, "networks table: block /{s}")?;
+        }
+        if let Some(loc) = &l.location {
+            let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+            writeln!(
+                f,
+                "location: country {}, subdivision {}, continent {} (database network /{})",
+                show(&loc.country),
+                show(&loc.subdivision),
+                show(&loc.continent),
+                loc.prefix_len
+            )?;
+        }
+        if let Some(a) = &l.asn {
+            let asn = a.asn.map_or("-".to_string(), |n| format!("AS{n}"));
+            writeln!(
+                f,
+                "asn: {asn} {} (database network /{})",
+                a.organization.join(" / "),
+                a.prefix_len
+            )?;
+        }
+        if self.matched.is_empty() {
+            writeln!(f, "matched regions: none with a pool here")?;
+        } else {
+            writeln!(f, "matched regions (most specific first):")?;
+            for m in &self.matched {
+                let prefix = m.prefix_len.map(|p| format!(" /{p}")).unwrap_or_default();
+                writeln!(
+                    f,
+                    "  {} via rule {} [{}] specificity {:?}{prefix}",
+                    m.region, m.rule, m.conditions, m.specificity
+                )?;
+            }
+        }
+        writeln!(f, "pools tried:")?;
+        for p in &self.pools {
+            writeln!(f, "  {} ({}): {}", p.pool, p.reason, p.outcome)?;
+            for t in &p.targets {
+                let check = t
+                    .check
+                    .as_ref()
+                    .map(|c| format!(" check {c}"))
+                    .unwrap_or_default();
+                writeln!(f, "    {} {:?}{check}", t.address, t.health)?;
+            }
+        }
+        write!(f, "decided by: {}", self.decided_by)
+    }
+}

@@ -1,0 +1,547 @@
+//! Shared test harness: starts the real `gslbd` binary, writes zone fixtures, sends queries.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Edns, Message, Query};
+use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode, EdnsOption};
+use hickory_proto::rr::{Name, RecordType};
+
+/// How long the server may take to print its listening line.
+pub const START_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the server may take to exit after SIGTERM.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a query waits for its reply before the test fails.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The path of the `gslbd` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gslbd")
+}
+
+/// The repository's shipped `zones/` directory.
+pub fn example_zones() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("zones")
+}
+
+/// A running `gslbd serve`. Dropping it sends SIGTERM (then SIGKILL after 5 s).
+pub struct Server {
+    child: Option<Child>,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+    /// Keeps temporary directories alive as long as the server runs.
+    _keep: Vec<tempfile::TempDir>,
+}
+
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let buf = Arc::new(Mutex::new(String::new()));
+    if let Some(mut err) = child.stderr.take() {
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match err.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => b
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n])),
+                }
+            }
+        });
+    }
+    buf
+}
+
+impl Server {
+    /// Starts `gslbd serve --zones Z --geo G --listen 127.0.0.1:0 --admin off EXTRA...` and
+    /// waits for its `gslbd listening on ADDR (udp+tcp)` line.
+    pub fn start(zones: &Path, geo: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .arg("serve")
+            .arg("--zones")
+            .arg(zones)
+            .arg("--geo")
+            .arg(geo)
+            .args(["--listen", "127.0.0.1:0", "--admin", "off"])
+            .args(extra_args)
+            .env("GSLBD_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gslbd");
+        let stderr = collect_stderr(&mut child);
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            // Keeps draining stdout after the listening line so the server never blocks on it.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    // Nobody listens any more; keep reading anyway.
+                }
+            }
+        });
+        let deadline = Instant::now() + START_DEADLINE;
+        let mut seen = Vec::new();
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("gslbd listening on ") {
+                        let a = rest.strip_suffix(" (udp+tcp)").unwrap_or_else(|| {
+                            panic!("unexpected listening line format: {line:?}")
+                        });
+                        break a.parse::<SocketAddr>().unwrap_or_else(|e| {
+                            panic!("bad address in listening line {line:?}: {e}")
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(e) => {
+                    let status = child.try_wait().ok().flatten();
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    std::thread::sleep(Duration::from_millis(100));
+                    panic!(
+                        "gslbd did not print its listening line within {START_DEADLINE:?} \
+                         ({e:?}; exit status {status:?})\nstdout so far: {seen:?}\nstderr:\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            }
+        };
+        Server {
+            child: Some(child),
+            addr,
+            stderr,
+            _keep: Vec::new(),
+        }
+    }
+
+    /// Serves the repository's shipped `zones/` with an empty geo directory.
+    pub fn example() -> Server {
+        let geo = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::start(&example_zones(), geo.path(), &[]);
+        s._keep.push(geo);
+        s
+    }
+
+    /// Serves the zones of a fixture; the fixture lives as long as the server.
+    pub fn with_zones(zones: Zones) -> Server {
+        let mut s = Server::start(zones.zones_dir(), zones.geo_dir(), &[]);
+        s._keep.push(zones.zones);
+        s._keep.push(zones.geo);
+        s
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Sends SIGTERM and waits up to 5 s. Returns the exit status, or `None` when the server
+    /// had to be killed.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    /// Sends `signal` and waits up to 5 s. Returns the exit status, or `None` when the server
+    /// had to be killed.
+    pub fn stop_with(&mut self, signal: libc::c_int) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on the pid of our own child, which has not been reaped yet.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+        let deadline = Instant::now() + STOP_DEADLINE;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A zones directory (and an empty geo directory) in temporary directories.
+pub struct Zones {
+    zones: tempfile::TempDir,
+    geo: tempfile::TempDir,
+}
+
+impl Default for Zones {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Zones {
+    pub fn new() -> Zones {
+        Zones {
+            zones: tempfile::tempdir().expect("tempdir"),
+            geo: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn zones_dir(&self) -> &Path {
+        self.zones.path()
+    }
+
+    pub fn geo_dir(&self) -> &Path {
+        self.geo.path()
+    }
+
+    /// Writes `contents` as `zones/<file_name>` and returns its path.
+    pub fn file(&self, file_name: &str, contents: &str) -> PathBuf {
+        let path = self.zones.path().join(file_name);
+        std::fs::write(&path, contents).expect("write zone file");
+        path
+    }
+
+    /// Writes a complete zone `<origin>.json` with the given `records` object; the apex
+    /// gets NS records unless `records` defines `@` itself.
+    pub fn zone(&self, origin: &str, records: serde_json::Value) -> PathBuf {
+        let file = format!("{}.json", origin.trim_end_matches('.'));
+        self.file(&file, &zone_json(origin, 3600, 60, records))
+    }
+
+    /// `gslbd check` on this fixture.
+    pub fn check(&self) -> std::process::Output {
+        check(self.zones_dir(), self.geo_dir())
+    }
+}
+
+/// The JSON text of a zone with the given TTL, SOA minimum and records.
+pub fn zone_json(origin: &str, ttl: u32, minimum: u32, records: serde_json::Value) -> String {
+    let mut records = records;
+    let map = records.as_object_mut().expect("records must be an object");
+    map.entry("@").or_insert_with(
+        || serde_json::json!({ "NS": [format!("ns1.{origin}"), format!("ns2.{origin}")] }),
+    );
+    let zone = serde_json::json!({
+        "version": 1,
+        "origin": origin,
+        "ttl": ttl,
+        "soa": {
+            "mname": format!("ns1.{origin}"),
+            "rname": format!("hostmaster.{origin}"),
+            "serial": 1,
+            "refresh": 7200,
+            "retry": 900,
+            "expire": 1209600,
+            "minimum": minimum
+        },
+        "records": records
+    });
+    serde_json::to_string_pretty(&zone).unwrap()
+}
+
+/// Runs `gslbd check --zones Z --geo G`.
+pub fn check(zones: &Path, geo: &Path) -> std::process::Output {
+    Command::new(bin())
+        .arg("check")
+        .arg("--zones")
+        .arg(zones)
+        .arg("--geo")
+        .arg(geo)
+        .env("GSLBD_LOG", "warn")
+        .output()
+        .expect("run gslbd check")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+/// A query for `name`/`rtype` with a random id, RD clear, no EDNS.
+pub fn query(name: &str, rtype: RecordType) -> Message {
+    let mut m = Message::query();
+    m.add_query(Query::query(
+        Name::from_ascii(name).expect("query name"),
+        rtype,
+    ));
+    m
+}
+
+/// The same query with an OPT record advertising `payload`.
+pub fn with_edns(mut m: Message, payload: u16) -> Message {
+    let mut e = Edns::new();
+    e.set_max_payload(payload);
+    e.set_version(0);
+    m.set_edns(e);
+    m
+}
+
+/// The same query with EDNS(0) (payload 1232) and an ECS option.
+pub fn with_ecs(m: Message, addr: &str, source_prefix: u8) -> Message {
+    let mut m = if m.edns.is_some() {
+        m
+    } else {
+        with_edns(m, 1232)
+    };
+    let subnet = ClientSubnet::new(addr.parse().expect("ECS address"), source_prefix, 0);
+    m.edns
+        .as_mut()
+        .unwrap()
+        .options_mut()
+        .insert(EdnsOption::Subnet(subnet));
+    m
+}
+
+/// The ECS option of a reply, if any.
+pub fn reply_ecs(m: &Message) -> Option<ClientSubnet> {
+    match m.edns.as_ref()?.option(EdnsCode::Subnet)? {
+        EdnsOption::Subnet(s) => Some(s.clone()),
+        other => panic!("unexpected ECS option form: {other:?}"),
+    }
+}
+
+pub fn encode(m: &Message) -> Vec<u8> {
+    m.to_vec().expect("encode query")
+}
+
+pub fn decode(bytes: &[u8]) -> Message {
+    Message::from_vec(bytes).unwrap_or_else(|e| panic!("cannot decode reply ({e}): {bytes:02x?}"))
+}
+
+/// Sends `m` over UDP and returns the reply (fails the test after 3 s without one).
+pub fn udp(addr: SocketAddr, m: &Message) -> Message {
+    let bytes = udp_raw_timeout(addr, &encode(m), REPLY_TIMEOUT)
+        .unwrap_or_else(|| panic!("no UDP reply to {m}"));
+    let reply = decode(&bytes);
+    assert_eq!(reply.id, m.id, "reply id must match the query id");
+    reply
+}
+
+/// Sends raw bytes over UDP; the reply, or `None` when none arrives within 500 ms.
+pub fn udp_raw(addr: SocketAddr, packet: &[u8]) -> Option<Vec<u8>> {
+    udp_raw_timeout(addr, packet, Duration::from_millis(500))
+}
+
+pub fn udp_raw_timeout(addr: SocketAddr, packet: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind UDP client");
+    sock.connect(addr).expect("connect UDP client");
+    sock.set_read_timeout(Some(timeout)).unwrap();
+    sock.send(packet).expect("send UDP");
+    let mut buf = vec![0u8; 65535];
+    match sock.recv(&mut buf) {
+        Ok(n) => Some(buf[..n].to_vec()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            None
+        }
+        Err(e) => panic!("UDP receive failed: {e}"),
+    }
+}
+
+fn tcp_connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT).expect("TCP connect");
+    s.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    s
+}
+
+fn read_framed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len)?;
+    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+    s.read_exact(&mut buf)?;
+    Ok(buf)
+}
+
+fn frame(bytes: &[u8]) -> Vec<u8> {
+    let mut v = (bytes.len() as u16).to_be_bytes().to_vec();
+    v.extend_from_slice(bytes);
+    v
+}
+
+/// Sends `m` over TCP (length-prefixed) and returns the reply.
+pub fn tcp(addr: SocketAddr, m: &Message) -> Message {
+    let reply = decode(&tcp_raw(addr, &encode(m)).expect("TCP reply"));
+    assert_eq!(reply.id, m.id, "reply id must match the query id");
+    reply
+}
+
+/// Sends one raw message over TCP; the raw reply, or the I/O error (e.g. connection closed).
+pub fn tcp_raw(addr: SocketAddr, packet: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut s = tcp_connect(addr);
+    s.write_all(&frame(packet))?;
+    read_framed(&mut s)
+}
+
+/// Writes every query on one connection before reading; returns the replies in arrival order.
+pub fn tcp_pipelined(addr: SocketAddr, queries: &[Message]) -> Vec<Message> {
+    let mut s = tcp_connect(addr);
+    let mut all = Vec::new();
+    for q in queries {
+        all.extend_from_slice(&frame(&encode(q)));
+    }
+    s.write_all(&all).expect("write pipelined queries");
+    (0..queries.len())
+        .map(|i| {
+            decode(&read_framed(&mut s).unwrap_or_else(|e| {
+                panic!("reply {i} of {} pipelined queries: {e}", queries.len())
+            }))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// dig
+
+/// Runs `dig @IP -p PORT ARGS...` and returns its stdout. Fails (never skips) when dig is
+/// missing.
+pub fn dig(addr: SocketAddr, args: &[&str]) -> String {
+    let out = Command::new("dig")
+        .arg(format!("@{}", addr.ip()))
+        .arg("-p")
+        .arg(addr.port().to_string())
+        .args(["+time=3", "+tries=1"])
+        .args(args)
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "`dig` is not installed: install dnsutils (apt-get install dnsutils), \
+             or run ./scripts/test which installs it"
+        ),
+        Err(e) => panic!("cannot run dig: {e}"),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "dig {args:?} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw packets
+
+/// A raw query packet: header with `flags` (byte 2 and 3), the given counts, then `body`.
+pub fn raw_packet(id: u16, flags: [u8; 2], counts: [u16; 4], body: &[u8]) -> Vec<u8> {
+    let mut p = id.to_be_bytes().to_vec();
+    p.extend_from_slice(&flags);
+    for c in counts {
+        p.extend_from_slice(&c.to_be_bytes());
+    }
+    p.extend_from_slice(body);
+    p
+}
+
+/// Wire form of a question: name (presentation, no escapes), type, class IN.
+pub fn raw_question(name: &str, rtype: u16) -> Vec<u8> {
+    let mut v = Vec::new();
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        v.push(label.len() as u8);
+        v.extend_from_slice(label.as_bytes());
+    }
+    v.push(0);
+    v.extend_from_slice(&rtype.to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v
+}
+
+/// Wire form of an OPT record with `payload`, `version`, DO flag and the raw options.
+pub fn raw_opt(payload: u16, version: u8, dnssec_ok: bool, options: &[u8]) -> Vec<u8> {
+    let mut v = vec![0];
+    v.extend_from_slice(&41u16.to_be_bytes());
+    v.extend_from_slice(&payload.to_be_bytes());
+    v.extend_from_slice(&[0, version, if dnssec_ok { 0x80 } else { 0 }, 0]);
+    v.extend_from_slice(&(options.len() as u16).to_be_bytes());
+    v.extend_from_slice(options);
+    v
+}
+
+/// Wire form of an ECS option (code 8) with the given fields and raw address bytes.
+pub fn raw_ecs(family: u16, source: u8, scope: u8, addr: &[u8]) -> Vec<u8> {
+    let mut v = 8u16.to_be_bytes().to_vec();
+    v.extend_from_slice(&((4 + addr.len()) as u16).to_be_bytes());
+    v.extend_from_slice(&family.to_be_bytes());
+    v.extend_from_slice(&[source, scope]);
+    v.extend_from_slice(addr);
+    v
+}
+
+/// A well-formed query packet for `name`/`rtype`, with an optional OPT record.
+pub fn raw_query(id: u16, name: &str, rtype: u16, opt: Option<&[u8]>) -> Vec<u8> {
+    let mut body = raw_question(name, rtype);
+    if let Some(o) = opt {
+        body.extend_from_slice(o);
+    }
+    raw_packet(id, [0x01, 0x00], [1, 0, 0, opt.is_some() as u16], &body)
+}
+
+/// The 4-bit RCODE in a raw reply header.
+pub fn raw_rcode(reply: &[u8]) -> u8 {
+    reply[3] & 0x0f
+}
+
+/// A small deterministic PRNG (xorshift64*) so fuzz-style tests are reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
+}
