@@ -75,6 +75,8 @@ pub struct Pool {
     pub targets: Vec<Target>,
     /// Pool indices, in order.
     pub fallback: Vec<usize>,
+    /// Counter slot for metrics (assigned when the snapshot is installed).
+    pub metrics_slot: u16,
 }
 
 #[derive(Debug)]

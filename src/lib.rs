@@ -1,10 +1,13 @@
 //! gslbd: an authoritative DNS server for global server load balancing.
 
+pub mod admin;
 pub mod config;
 pub mod dns;
 pub mod geo;
 pub mod gslb;
 pub mod health;
+pub mod metrics;
+pub mod reload;
 pub mod select;
 pub mod server;
 pub mod snapshot;

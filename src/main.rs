@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
 use gslbd::dns::explain;
@@ -18,8 +18,17 @@ use gslbd::server::{self, ServeConfig, ServeError};
     about = "Authoritative GeoDNS server for global server load balancing"
 )]
 struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Clone)]
@@ -53,9 +62,26 @@ enum Command {
         /// Admin HTTP API address, or `off`.
         #[arg(long, default_value = "127.0.0.1:9153")]
         admin: String,
+        /// Bearer token required by the admin API's mutating endpoints (reload, drain).
+        #[arg(long, env = "GSLBD_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// File that keeps drained targets across restarts (default: drains live in memory).
+        #[arg(long)]
+        state_file: Option<PathBuf>,
         /// UDP receive threads per listen address (default: one per CPU).
         #[arg(long)]
         udp_threads: Option<usize>,
+        /// Log one query in every N at INFO (0: no query log).
+        #[arg(long, default_value_t = 0)]
+        query_log_sample: u64,
+        /// Do not reload when files change (SIGHUP and the admin API still reload).
+        #[arg(long)]
+        no_watch: bool,
+    },
+    /// Validate the configuration and print a summary, or every problem.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Show how one query from one client is answered, and why.
     Explain {
@@ -73,23 +99,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Validate the configuration and print a summary, or every problem.
-    Check {
-        #[command(flatten)]
-        config: ConfigArgs,
-    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("GSLBD_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GSLBD_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-    match run(cli) {
+        .with_env_filter(filter);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("gslbd: {e:#}");
@@ -98,59 +121,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+fn print_problems(problems: &config::Problems) {
+    for p in &problems.0 {
+        eprintln!("{p}");
+    }
+    eprintln!("{} problems found", problems.0.len());
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Serve {
             config,
             listen,
             admin,
+            admin_token,
+            state_file,
             udp_threads,
+            query_log_sample,
+            no_watch,
         } => {
-            let _ = admin;
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let cfg = ServeConfig {
                 paths: config.paths(),
                 listen,
                 udp_workers: udp_threads.unwrap_or(cpus),
                 tcp: Default::default(),
+                admin: gslbd::admin::parse_listen(&admin).map_err(anyhow::Error::msg)?,
+                admin_token: admin_token.filter(|t| !t.is_empty()),
+                state_file,
+                query_log_every: query_log_sample,
+                watch: !no_watch,
             };
             match server::serve(cfg) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
                 Err(ServeError::Config(problems)) => {
                     eprintln!("gslbd: the configuration is not valid; not starting");
-                    for p in &problems.0 {
-                        eprintln!("{p}");
-                    }
+                    print_problems(&problems);
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => Err(e.into()),
             }
-        }
-        Command::Explain {
-            name,
-            qtype,
-            client,
-            config,
-            json,
-        } => {
-            let snap = match config::load(&config.paths()) {
-                Ok(s) => s,
-                Err(problems) => {
-                    for p in &problems.0 {
-                        eprintln!("{p}");
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
-            };
-            let client = explain::parse_client(&client)?;
-            let health = HealthView::all_up();
-            let e = explain::explain(&snap, &health, &name, &qtype, client)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&e)?);
-            } else {
-                print!("{e}");
-            }
-            Ok(ExitCode::SUCCESS)
         }
         Command::Check { config } => match config::load(&config.paths()) {
             Ok(snap) => {
@@ -163,16 +173,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         z.file.display()
                     );
                 }
-                println!("configuration OK: {} zones", snap.zones.len());
+                println!(
+                    "configuration OK: {} zones, {} regions, {} gslb records, {} health probes",
+                    snap.zones.len(),
+                    snap.geo.regions.len(),
+                    snap.gslb.records.len(),
+                    snap.gslb.probes.len()
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Err(problems) => {
-                for p in &problems.0 {
-                    eprintln!("{p}");
-                }
-                eprintln!("{} problems found", problems.0.len());
+                print_problems(&problems);
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Explain {
+            name,
+            qtype,
+            client,
+            config,
+            json,
+        } => {
+            let snap = match config::load(&config.paths()) {
+                Ok(s) => s,
+                Err(problems) => {
+                    print_problems(&problems);
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let client = explain::parse_client(&client)?;
+            let e = explain::explain(&snap, &HealthView::all_up(), &name, &qtype, client)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

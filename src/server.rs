@@ -1,13 +1,19 @@
-//! `gslbd serve`: loads the configuration, binds the listeners, runs until a signal.
+//! `gslbd serve`: loads the configuration, binds the listeners, starts health checks,
+//! reloads and the admin API, and runs until SIGTERM or SIGINT.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::admin::{self, Admin};
 use crate::config::{self, Paths, Problems};
 use crate::dns::{tcp, udp};
+use crate::health::Monitor;
+use crate::reload::Reloader;
+use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
 /// Everything `serve` needs to know.
@@ -18,6 +24,15 @@ pub struct ServeConfig {
     /// UDP sockets (and threads) per listen address.
     pub udp_workers: usize,
     pub tcp: tcp::TcpLimits,
+    /// Admin API address; `None` disables it.
+    pub admin: Option<SocketAddr>,
+    pub admin_token: Option<String>,
+    /// Where drains are kept across restarts; `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
+    /// Log one query in this many (0: none).
+    pub query_log_every: u64,
+    /// Reload when files change.
+    pub watch: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,18 +83,57 @@ fn bind(addr: SocketAddr, workers: usize) -> Result<Bound, ServeError> {
     }
 }
 
+fn log_summary(snap: &Snapshot) {
+    let names: usize = snap.zones.iter().map(|z| z.names).sum();
+    tracing::info!(
+        zones = snap.zones.len(),
+        names,
+        regions = snap.geo.regions.len(),
+        gslb_records = snap.gslb.records.len(),
+        probes = snap.gslb.probes.len(),
+        location_db = snap
+            .geo
+            .location
+            .as_ref()
+            .map(|d| d.path().display().to_string()),
+        asn_db = snap
+            .geo
+            .asn
+            .as_ref()
+            .map(|d| d.path().display().to_string()),
+        "configuration loaded"
+    );
+}
+
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
-    let snapshot = config::load(&cfg.paths).map_err(ServeError::Config)?;
-    let zones = snapshot.zones.len();
-    let names: usize = snapshot.zones.iter().map(|z| z.names).sum();
-    let shared = Arc::new(Shared::new(snapshot));
+    let mut snapshot = config::load(&cfg.paths).map_err(ServeError::Config)?;
+    let shared = Arc::new(Shared::new(Snapshot::default()).with_query_log(cfg.query_log_every));
+    shared.metrics.assign_slots(&mut snapshot);
+    log_summary(&snapshot);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("gslbd-ctl")
         .enable_all()
         .build()
         .map_err(ServeError::Start)?;
+    let _guard = runtime.enter();
+
+    let monitor = Monitor::new(shared.clone(), cfg.state_file.clone());
+    monitor.install(Arc::new(snapshot));
+    let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());
+    reloader.watch_sighup().map_err(ServeError::Start)?;
+    let _watcher = if cfg.watch {
+        match reloader.watch_files(&[cfg.paths.zones.clone(), cfg.paths.geo.clone()]) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the configuration; reload with SIGHUP or the admin API");
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     let workers = cfg.udp_workers.max(1);
     let bound = cfg
@@ -87,12 +141,34 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         .iter()
         .map(|&a| bind(a, workers))
         .collect::<Result<Vec<_>, _>>()?;
+    let signals = Signals::install().map_err(ServeError::Start)?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut admin_task = None;
+    if let Some(addr) = cfg.admin {
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let actual = listener.local_addr().map_err(ServeError::Start)?;
+        let api = Admin {
+            shared: shared.clone(),
+            monitor: monitor.clone(),
+            reloader: reloader.clone(),
+            token: cfg.admin_token.as_deref().map(Arc::from),
+        };
+        let mut stop = stop_rx.clone();
+        admin_task = Some(runtime.spawn(admin::serve(listener, api, async move {
+            let _ = stop.changed().await;
+        })));
+        tracing::info!(listen = %actual, token = cfg.admin_token.is_some(), "admin API listening");
+        println!("gslbd admin API on {actual}");
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
-    let (stop_tx, stop_rx) = watch::channel(false);
     let mut threads = Vec::new();
     let mut tcp_tasks = Vec::new();
-    let _guard = runtime.enter();
+    let mut lines = Vec::new();
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone()).map_err(ServeError::Start)?,
@@ -104,19 +180,24 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
             cfg.tcp,
             stop_rx.clone(),
         )));
-        tracing::info!(listen = %b.addr, udp_workers = workers, "listening on UDP and TCP");
-        // A machine-readable readiness line for scripts and tests.
-        println!("gslbd listening on {} (udp+tcp)", b.addr);
+        tracing::info!(listen = %b.addr, udp_workers = workers, "DNS listening on UDP and TCP");
+        lines.push(format!("gslbd listening on {} (udp+tcp)", b.addr));
     }
-    tracing::info!(zones, names, "serving");
+    // Machine-readable readiness lines for scripts and tests, printed last.
+    for l in lines {
+        println!("{l}");
+    }
 
     runtime.block_on(async {
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down");
         stop.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(true);
         for t in tcp_tasks {
             let _ = t.await;
+        }
+        if let Some(t) = admin_task {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
         }
     });
     for t in threads {
@@ -125,12 +206,25 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT handlers, installed before the server says it is ready.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

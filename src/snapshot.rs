@@ -32,6 +32,8 @@ pub struct Zone {
     pub nodes: FxHashMap<WireName, Node>,
     /// Number of names holding data (empty non-terminals not counted).
     pub names: usize,
+    /// Counter slot for metrics (assigned when the snapshot is installed).
+    pub metrics_slot: u16,
 }
 
 /// What a name holds.

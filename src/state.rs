@@ -1,21 +1,57 @@
 //! The state shared between the query loops and the control tasks.
 
+use std::sync::Arc;
+
 use arc_swap::ArcSwap;
 
 use crate::health::HealthView;
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
 
-/// Read once per query, without locks; replaced whole by the reloader.
+/// What queries are answered from: a configuration and the health of its targets. The two
+/// are published together so a query never sees a health view built for another snapshot.
+pub struct Serving {
+    pub snapshot: Arc<Snapshot>,
+    pub health: Arc<HealthView>,
+}
+
+/// Read once per query, without locks; replaced whole by the reloader and the health
+/// monitor (which serialise their writes through `update`).
 pub struct Shared {
-    pub snapshot: ArcSwap<Snapshot>,
-    pub health: ArcSwap<HealthView>,
+    pub serving: ArcSwap<Serving>,
+    pub metrics: Arc<Metrics>,
+    /// Log one query in this many (0: none).
+    pub query_log_every: u64,
+    writer: std::sync::Mutex<()>,
 }
 
 impl Shared {
     pub fn new(snapshot: Snapshot) -> Self {
         Shared {
-            snapshot: ArcSwap::from_pointee(snapshot),
-            health: ArcSwap::from_pointee(HealthView::all_up()),
+            serving: ArcSwap::from_pointee(Serving {
+                snapshot: Arc::new(snapshot),
+                health: Arc::new(HealthView::all_up()),
+            }),
+            metrics: Arc::new(Metrics::default()),
+            query_log_every: 0,
+            writer: std::sync::Mutex::new(()),
         }
+    }
+
+    pub fn with_query_log(mut self, every: u64) -> Self {
+        self.query_log_every = every;
+        self
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.serving.load().snapshot.clone()
+    }
+
+    /// Replaces what is served, computed from what is served now. Writers are serialised;
+    /// readers never wait.
+    pub fn update(&self, f: impl FnOnce(&Serving) -> Serving) {
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let next = f(&self.serving.load());
+        self.serving.store(Arc::new(next));
     }
 }

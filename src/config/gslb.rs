@@ -265,6 +265,7 @@ impl RecordCtx<'_> {
                 name: pname.to_string(),
                 targets,
                 fallback,
+                metrics_slot: 0,
             });
         }
         if sink.problems.len() > before {

@@ -42,7 +42,7 @@ impl Problem {
     /// A problem from serde_json, with its line and column and, when known, JSON path.
     pub fn from_json(file: &Path, path: &str, err: &serde_json::Error) -> Self {
         let mut message = strip_position(&err.to_string());
-        if !path.is_empty() && path != "." {
+        if !path.is_empty() && path != "." && path != "?" {
             message = format!("{path}: {message}");
         }
         let position = if err.line() > 0 {

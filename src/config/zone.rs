@@ -151,7 +151,9 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
             });
         }
         if sets.is_empty() {
-            sink.at(&path, "no records at this name");
+            if !has_static_data(node) && !is_apex {
+                sink.at(&path, "no records at this name");
+            }
             continue;
         }
         sets.sort_by_key(|s| s.rtype);
@@ -169,6 +171,7 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
         });
     }
 
+    report_cname_loops(&nodes, &origin, sink);
     let names = nodes.len();
     let owners: Vec<WireName> = nodes.keys().cloned().collect();
     for owner in owners {
@@ -189,9 +192,47 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
             hinfo: RrTail::new(TYPE_HINFO, raw.ttl, &rdata::hinfo_rfc8482()),
             nodes,
             names,
+            metrics_slot: 0,
         },
         gslb_refs,
     })
+}
+
+/// A chain of CNAMEs inside the zone that comes back to itself never resolves.
+fn report_cname_loops(nodes: &FxHashMap<WireName, Node>, origin: &WireName, sink: &mut Sink<'_>) {
+    let mut reported: Vec<&WireName> = Vec::new();
+    for start in nodes.keys() {
+        let mut chain = vec![start];
+        let mut cur = start;
+        while let Some(Node::Cname { target, .. }) = nodes.get(cur) {
+            if let Some(i) = chain.iter().position(|n| *n == target) {
+                let cycle = &chain[i..];
+                if !cycle.iter().any(|n| reported.contains(n)) {
+                    let names: Vec<String> = cycle.iter().map(|n| n.to_string()).collect();
+                    sink.at(
+                        format!("records.{}", relative(cycle[0], origin)),
+                        format!("CNAME loop: {} -> {}", names.join(" -> "), names[0]),
+                    );
+                    reported.extend_from_slice(cycle);
+                }
+                break;
+            }
+            chain.push(target);
+            cur = target;
+        }
+    }
+}
+
+/// `www` for `www.example.com.` in `example.com.`, `@` for the apex.
+fn relative(name: &WireName, origin: &WireName) -> String {
+    if name == origin {
+        return "@".into();
+    }
+    let full = name.to_string();
+    let o = origin.to_string();
+    full.strip_suffix(&format!(".{o}"))
+        .unwrap_or(&full)
+        .to_string()
 }
 
 fn has_static_data(n: &RawNode) -> bool {

@@ -8,6 +8,7 @@ use super::query::{
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Writer, OUR_PAYLOAD};
 use crate::dns::name::suffix_offset;
 use crate::health::HealthView;
+use crate::metrics::Outcome;
 use crate::select::{self, Trace};
 use crate::snapshot::{Found, Node, Snapshot, Zone};
 
@@ -31,19 +32,20 @@ pub enum Transport {
 /// Longest CNAME chain followed inside our zones.
 const MAX_CHAIN: usize = 8;
 
-/// Answers one packet into `out`. Returns false when the packet deserves no reply.
+/// Answers one packet into `out`. Returns what happened, or `None` when the packet deserves
+/// no reply.
 pub fn handle(
     ctx: &mut Context<'_>,
     packet: &[u8],
     src: IpAddr,
     transport: Transport,
     out: &mut Vec<u8>,
-) -> bool {
+) -> Option<Outcome> {
     let q = match query::parse(packet) {
         Ok(q) => q,
         Err(reject) => {
             let (id, opcode, rd, code) = match reject {
-                Reject::Drop => return false,
+                Reject::Drop => return None,
                 Reject::FormErr { id, opcode, rd } => (id, opcode, rd, rcode::FORMERR),
                 Reject::NotImp { id, opcode, rd } => (id, opcode, rd, rcode::NOTIMP),
             };
@@ -54,11 +56,13 @@ pub fn handle(
                 cd: false,
             };
             Writer::new(out, h, None).finish(code, false, None, usize::MAX);
-            return true;
+            return Some(Outcome {
+                rcode: code,
+                ..Outcome::default()
+            });
         }
     };
-    answer(ctx, &q, src, transport, out);
-    true
+    Some(answer(ctx, &q, src, transport, out))
 }
 
 fn size_limit(q: &Query<'_>, transport: Transport) -> usize {
@@ -75,8 +79,13 @@ fn answer(
     src: IpAddr,
     transport: Transport,
     out: &mut Vec<u8>,
-) {
+) -> Outcome {
     let snap = ctx.snapshot;
+    let mut outcome = Outcome {
+        qtype: q.qtype,
+        ecs: q.edns.is_some_and(|e| e.ecs.is_some()),
+        ..Outcome::default()
+    };
     let h = ReplyHeader {
         id: q.id,
         opcode: q.opcode,
@@ -94,19 +103,31 @@ fn answer(
             if let Some(o) = &mut opt {
                 o.ecs = None;
             }
-            return w.finish(rcode::BADVERS, false, opt.as_ref(), limit);
+            outcome.rcode = rcode::BADVERS;
+            outcome.truncated = w.finish(rcode::BADVERS, false, opt.as_ref(), limit);
+            return outcome;
         }
     }
     if q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR {
-        return w.finish(rcode::REFUSED, false, opt.as_ref(), limit);
+        outcome.rcode = rcode::REFUSED;
+        outcome.zone_slot = snap.zone_for(q.qname()).map_or(0, |z| z.metrics_slot);
+        outcome.truncated = w.finish(rcode::REFUSED, false, opt.as_ref(), limit);
+        return outcome;
     }
     let qname = q.qname();
     let (zone, node) = match snap.find(qname) {
-        Found::NotAuthoritative => return w.finish(rcode::REFUSED, false, opt.as_ref(), limit),
+        Found::NotAuthoritative => {
+            outcome.rcode = rcode::REFUSED;
+            outcome.truncated = w.finish(rcode::REFUSED, false, opt.as_ref(), limit);
+            return outcome;
+        }
         Found::InZone { zone, node } => (zone, node),
     };
+    outcome.zone_slot = zone.metrics_slot;
     let mut code = rcode::NOERROR;
     let mut owner_name = qname;
+    let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
+    let mut hops = 0;
     let mut owner = Owner::Ptr(12);
     let mut zone = zone;
     let mut node = node;
@@ -139,6 +160,7 @@ fn answer(
                     match sel.pool {
                         Some(p) => {
                             let pool = &rec.pools[p];
+                            outcome.gslb = Some((pool.metrics_slot, sel.decided_by));
                             for &t in &sel.targets {
                                 w.answer(owner, &pool.targets[t as usize].tail.0);
                             }
@@ -164,6 +186,12 @@ fn answer(
                 if q.qtype == TYPE_CNAME || q.qtype == TYPE_ANY {
                     break;
                 }
+                // A loop (possible across zones) ends the chain.
+                visited[hops] = owner_name;
+                hops += 1;
+                if visited[..hops].contains(&target.as_bytes()) {
+                    break;
+                }
                 match snap.find(target.as_bytes()) {
                     Found::NotAuthoritative => break,
                     Found::InZone { zone: z, node: n } => {
@@ -186,6 +214,7 @@ fn answer(
         };
         w.authority(soa_owner, &z.soa_negative.0);
     }
-    let _ = owner_name;
-    w.finish(code, true, opt.as_ref(), limit);
+    outcome.rcode = code;
+    outcome.truncated = w.finish(code, true, opt.as_ref(), limit);
+    outcome
 }

@@ -136,7 +136,7 @@ impl<'b> Writer<'b> {
     /// Finishes the message: OPT (when the query had EDNS), flags and counts. When the
     /// result exceeds `limit` bytes, the records are dropped and TC is set instead, keeping
     /// the question and the OPT so the client retries over TCP.
-    pub fn finish(mut self, rcode: u16, aa: bool, opt: Option<&OptReply>, limit: usize) {
+    pub fn finish(mut self, rcode: u16, aa: bool, opt: Option<&OptReply>, limit: usize) -> bool {
         if let Some(o) = opt {
             self.write_opt(o, rcode);
         }
@@ -157,5 +157,6 @@ impl<'b> Writer<'b> {
         for (i, c) in self.counts.iter().enumerate() {
             b[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
         }
+        tc
     }
 }

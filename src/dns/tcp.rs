@@ -10,6 +10,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::handler::{handle, Context, Transport};
+use crate::metrics::QueryCells;
 use crate::state::Shared;
 
 /// Limits of the TCP listener.
@@ -53,6 +54,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let cells = shared.metrics.register(true);
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -65,8 +67,9 @@ pub async fn serve(
                 };
                 let shared = shared.clone();
                 let stop = stop.clone();
+                let cells = cells.clone();
                 conns.spawn(async move {
-                    connection(stream, peer, &shared, limits.idle, stop).await;
+                    connection(stream, peer, &shared, &cells, limits.idle, stop).await;
                     drop(permit);
                 });
             }
@@ -84,6 +87,7 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
+    cells: &QueryCells,
     idle: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -107,26 +111,28 @@ async fn connection(
                 _ => return,
             },
         }
+        let start = std::time::Instant::now();
         let answered = {
-            let snapshot = shared.snapshot.load();
-            let health = shared.health.load();
+            let serving = shared.serving.load();
             rotation = rotation.wrapping_add(1);
             let mut ctx = Context {
-                snapshot: &snapshot,
-                health: &health,
+                snapshot: &serving.snapshot,
+                health: &serving.health,
                 rotation,
                 trace: None,
             };
             handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
         };
-        if !answered {
+        let Some(outcome) = answered else {
+            cells.dropped();
             return;
-        }
+        };
         let mut framed = Vec::with_capacity(out.len() + 2);
         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
         framed.extend_from_slice(&out);
         if wr.write_all(&framed).await.is_err() {
             return;
         }
+        cells.record(&outcome, start.elapsed().as_nanos() as u64);
     }
 }

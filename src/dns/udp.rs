@@ -52,6 +52,7 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::with_capacity(4096);
     let mut rotation = 0u64;
+    let cells = shared.metrics.register(false);
     while !stop.load(Ordering::Relaxed) {
         let (n, peer) = match sock.recv_from(&mut buf) {
             Ok(r) => r,
@@ -61,21 +62,49 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 continue;
             }
         };
-        let snapshot = shared.snapshot.load();
-        let health = shared.health.load();
+        let start = std::time::Instant::now();
+        let serving = shared.serving.load();
         rotation = rotation.wrapping_add(1);
         let mut ctx = Context {
-            snapshot: &snapshot,
-            health: &health,
+            snapshot: &serving.snapshot,
+            health: &serving.health,
             rotation,
             trace: None,
         };
-        if handle(&mut ctx, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
-            if let Err(e) = sock.send_to(&out, peer) {
-                tracing::debug!(error = %e, %peer, "UDP send failed");
+        match handle(&mut ctx, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
+            Some(outcome) => {
+                if let Err(e) = sock.send_to(&out, peer) {
+                    tracing::debug!(error = %e, %peer, "UDP send failed");
+                }
+                cells.record(&outcome, start.elapsed().as_nanos() as u64);
+                if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
+                    log_query(&buf[..n], peer, &outcome);
+                }
             }
+            None => cells.dropped(),
         }
     }
+}
+
+/// The sampled query log: one line per logged query.
+fn log_query(packet: &[u8], peer: SocketAddr, o: &crate::metrics::Outcome) {
+    let Ok(q) = super::query::parse(packet) else {
+        return;
+    };
+    let name = super::name::WireName::from_wire(q.qname());
+    let ecs = q
+        .edns
+        .and_then(|e| e.ecs)
+        .map(|e| format!("{}/{}", e.addr, e.source_prefix));
+    tracing::info!(
+        target: "gslbd::query",
+        client = %peer,
+        qname = %name,
+        qtype = o.qtype,
+        rcode = super::response::rcode::name(o.rcode),
+        ecs = ecs.as_deref().unwrap_or("-"),
+        "query"
+    );
 }
 
 fn is_transient(e: &io::Error) -> bool {

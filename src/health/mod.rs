@@ -1,5 +1,10 @@
-//! Health: probes, rise/fall state and the immutable view the selector reads.
+//! Health: probes, rise/fall state, the monitor that runs them, and the immutable view the
+//! selector reads.
 
+pub mod monitor;
+pub mod probe;
+pub mod state;
 pub mod view;
 
+pub use monitor::{DrainError, Monitor, TargetStatus};
 pub use view::{HealthView, TargetHealth};

@@ -16,6 +16,9 @@ use crate::snapshot::Snapshot;
 pub use policy::Order;
 pub use trace::Trace;
 
+#[cfg(test)]
+mod tests;
+
 /// The outcome of selecting for one GSLB record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {

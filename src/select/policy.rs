@@ -106,6 +106,7 @@ mod tests {
                 })
                 .collect(),
             fallback: vec![],
+            metrics_slot: 0,
         }
     }
 

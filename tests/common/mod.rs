@@ -30,6 +30,11 @@ pub fn example_zones() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("zones")
 }
 
+/// The repository's shipped `geo/` directory.
+pub fn example_geo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("geo")
+}
+
 /// A running `gslbd serve`. Dropping it sends SIGTERM (then SIGKILL after 5 s).
 pub struct Server {
     child: Option<Child>,
@@ -39,24 +44,23 @@ pub struct Server {
     _keep: Vec<tempfile::TempDir>,
 }
 
-fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+fn collect_stderr(child: &mut Child) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let buf = Arc::new(Mutex::new(String::new()));
-    if let Some(mut err) = child.stderr.take() {
-        let b = buf.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            loop {
-                match err.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => b
-                        .lock()
-                        .unwrap()
-                        .push_str(&String::from_utf8_lossy(&chunk[..n])),
-                }
+    let mut err = child.stderr.take().expect("stderr");
+    let b = buf.clone();
+    let thread = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match err.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => b
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n])),
             }
-        });
-    }
-    buf
+        }
+    });
+    (buf, thread)
 }
 
 impl Server {
@@ -77,16 +81,14 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn gslbd");
-        let stderr = collect_stderr(&mut child);
+        let (stderr, stderr_thread) = collect_stderr(&mut child);
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
             // Keeps draining stdout after the listening line so the server never blocks on it.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    // Nobody listens any more; keep reading anyway.
-                }
+                let _ = tx.send(line);
             }
         });
         let deadline = Instant::now() + START_DEADLINE;
@@ -106,13 +108,22 @@ impl Server {
                     seen.push(line);
                 }
                 Err(e) => {
-                    let status = child.try_wait().ok().flatten();
+                    let why = match e {
+                        mpsc::RecvTimeoutError::Timeout => {
+                            format!("did not print its listening line within {START_DEADLINE:?}")
+                        }
+                        mpsc::RecvTimeoutError::Disconnected => {
+                            "closed stdout without printing its listening line".to_string()
+                        }
+                    };
                     let _ = child.kill();
-                    let _ = child.wait();
-                    std::thread::sleep(Duration::from_millis(100));
+                    let status = child.wait();
+                    let _ = stderr_thread.join();
                     panic!(
-                        "gslbd did not print its listening line within {START_DEADLINE:?} \
-                         ({e:?}; exit status {status:?})\nstdout so far: {seen:?}\nstderr:\n{}",
+                        "gslbd serve {why} (exit status {status:?})\nargs: --zones {} --geo {} \
+                         {extra_args:?}\nstdout: {seen:?}\nstderr:\n{}",
+                        zones.display(),
+                        geo.display(),
                         stderr.lock().unwrap()
                     );
                 }
@@ -126,11 +137,16 @@ impl Server {
         }
     }
 
-    /// Serves the repository's shipped `zones/` with an empty geo directory.
+    /// Serves the repository's shipped `zones/` with its `geo/` (or an empty geo directory
+    /// when the repository has none), as `gslbd serve` does from the repository root.
     pub fn example() -> Server {
-        let geo = tempfile::tempdir().expect("tempdir");
-        let mut s = Server::start(&example_zones(), geo.path(), &[]);
-        s._keep.push(geo);
+        let geo = example_geo();
+        if geo.is_dir() {
+            return Server::start(&example_zones(), &geo, &[]);
+        }
+        let empty = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::start(&example_zones(), empty.path(), &[]);
+        s._keep.push(empty);
         s
     }
 
@@ -324,7 +340,7 @@ pub fn with_ecs(m: Message, addr: &str, source_prefix: u8) -> Message {
 /// The ECS option of a reply, if any.
 pub fn reply_ecs(m: &Message) -> Option<ClientSubnet> {
     match m.edns.as_ref()?.option(EdnsCode::Subnet)? {
-        EdnsOption::Subnet(s) => Some(s.clone()),
+        EdnsOption::Subnet(s) => Some(*s),
         other => panic!("unexpected ECS option form: {other:?}"),
     }
 }

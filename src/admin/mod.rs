@@ -1,0 +1,222 @@
+//! The admin HTTP API: health, metrics, status, reload, explain and drains.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::dns::explain;
+use crate::health::Monitor;
+use crate::metrics::TargetGauge;
+use crate::reload::Reloader;
+use crate::state::Shared;
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct Admin {
+    pub shared: Arc<Shared>,
+    pub monitor: Monitor,
+    pub reloader: Reloader,
+    /// When set, mutating endpoints require `Authorization: Bearer <token>`.
+    pub token: Option<Arc<str>>,
+}
+
+/// The routes of the admin API.
+pub fn router(admin: Admin) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/status", get(status))
+        .route("/v1/reload", post(reload))
+        .route("/v1/explain", get(explain_query))
+        .route("/v1/targets/{address}/drain", post(drain))
+        .route("/v1/targets/{address}/undrain", post(undrain))
+        .with_state(admin)
+}
+
+/// Serves the admin API on `listener` until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    admin: Admin,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(admin))
+        .with_graceful_shutdown(stop)
+        .await
+}
+
+fn error(code: StatusCode, msg: impl Into<String>) -> Response {
+    (
+        code,
+        Json(serde_json::json!({ "ok": false, "error": msg.into() })),
+    )
+        .into_response()
+}
+
+impl Admin {
+    /// `None` when the request may go on, else the 401 to send.
+    fn refuse(&self, headers: &HeaderMap) -> Option<Response> {
+        let token = self.token.as_ref()?;
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given.is_some_and(|g| constant_time_eq(g.as_bytes(), token.as_bytes())) {
+            None
+        } else {
+            Some(error(
+                StatusCode::UNAUTHORIZED,
+                "a valid bearer token is required",
+            ))
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn metrics(State(a): State<Admin>) -> Response {
+    let targets: Vec<TargetGauge> = a
+        .monitor
+        .status()
+        .into_iter()
+        .map(|t| TargetGauge {
+            address: t.address.to_string(),
+            check: t.check.unwrap_or_default(),
+            up: t.state != "down",
+            drained: t.state == "drained",
+        })
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        a.shared.metrics.render(&targets),
+    )
+        .into_response()
+}
+
+#[derive(Serialize)]
+struct ZoneStatus {
+    origin: String,
+    serial: u32,
+    names: usize,
+    file: String,
+}
+
+async fn status(State(a): State<Admin>) -> Response {
+    let load = a.reloader.status();
+    let snap = a.shared.snapshot();
+    let zones: Vec<ZoneStatus> = snap
+        .zones
+        .iter()
+        .map(|z| ZoneStatus {
+            origin: z.origin.to_string(),
+            serial: z.serial,
+            names: z.names,
+            file: z.file.display().to_string(),
+        })
+        .collect();
+    Json(serde_json::json!({
+        "generation": load.generation,
+        "loaded_at": load.loaded_at,
+        "last_reload": load.last_reload,
+        "zones": zones,
+        "targets": a.monitor.status(),
+    }))
+    .into_response()
+}
+
+async fn reload(State(a): State<Admin>, headers: HeaderMap) -> Response {
+    if let Some(r) = a.refuse(&headers) {
+        return r;
+    }
+    let outcome = a.reloader.reload("admin API").await;
+    let code = if outcome.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    (code, Json(outcome)).into_response()
+}
+
+#[derive(Deserialize)]
+struct ExplainParams {
+    name: String,
+    #[serde(rename = "type", default = "default_type")]
+    qtype: String,
+    client: String,
+}
+
+fn default_type() -> String {
+    "A".into()
+}
+
+async fn explain_query(State(a): State<Admin>, Query(p): Query<ExplainParams>) -> Response {
+    let client = match explain::parse_client(&p.client) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let serving = a.shared.serving.load();
+    match explain::explain(
+        &serving.snapshot,
+        &serving.health,
+        &p.name,
+        &p.qtype,
+        client,
+    ) {
+        Ok(e) => Json(e).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn set_drain(a: Admin, headers: HeaderMap, address: String, on: bool) -> Response {
+    if let Some(r) = a.refuse(&headers) {
+        return r;
+    }
+    let Ok(addr) = address.parse::<IpAddr>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("`{address}` is not an IP address"),
+        );
+    };
+    match a.monitor.drain(addr, on) {
+        Ok(()) => {
+            Json(serde_json::json!({ "ok": true, "address": addr, "drained": on })).into_response()
+        }
+        Err(e @ crate::health::DrainError::UnknownTarget(_)) => {
+            error(StatusCode::NOT_FOUND, e.to_string())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn drain(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Response {
+    set_drain(a, headers, address, true).await
+}
+
+async fn undrain(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+) -> Response {
+    set_drain(a, headers, address, false).await
+}
+
+/// Parses `--admin`: an address, or `off`.
+pub fn parse_listen(s: &str) -> Result<Option<SocketAddr>, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|_| format!("`{s}` is neither ADDR:PORT nor `off`"))
+}

@@ -1,0 +1,341 @@
+//! The health monitor: one probe task per distinct (address, check), their rise/fall state,
+//! manual drains, and publication of the health view next to the snapshot it belongs to.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::probe::{NetProbe, Probe};
+use super::state::ProbeState;
+use super::view::HealthView;
+use crate::gslb::CheckSpec;
+use crate::metrics::Metrics;
+use crate::snapshot::Snapshot;
+use crate::state::{Serving, Shared};
+
+/// A probe's identity: the same address checked the same way is one probe, whatever the
+/// names of the checks or zones that ask for it.
+pub type ProbeKey = (IpAddr, CheckSpec);
+
+struct Entry {
+    state: Arc<Mutex<ProbeState>>,
+    task: tokio::task::AbortHandle,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    metrics: Arc<Metrics>,
+    probes: Mutex<HashMap<ProbeKey, Entry>>,
+    drained: Mutex<BTreeSet<IpAddr>>,
+    state_file: Option<PathBuf>,
+}
+
+/// Owns every probe task. Cheap to clone.
+#[derive(Clone)]
+pub struct Monitor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    #[error("{0} is not a target of any gslb record")]
+    UnknownTarget(IpAddr),
+    #[error("cannot save drains to {path}: {source}")]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One row of `/v1/status` `targets`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TargetStatus {
+    pub address: IpAddr,
+    pub check: Option<String>,
+    pub state: &'static str,
+    pub since: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+impl Monitor {
+    /// A monitor publishing into `shared`. Drains are read from `state_file` when it exists.
+    pub fn new(shared: Arc<Shared>, state_file: Option<PathBuf>) -> Self {
+        let drained = state_file
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| serde_json::from_str::<DrainFile>(&t).ok())
+            .map(|d| d.drained.into_iter().collect())
+            .unwrap_or_default();
+        Monitor {
+            inner: Arc::new(Inner {
+                metrics: shared.metrics.clone(),
+                shared,
+                probes: Mutex::new(HashMap::new()),
+                drained: Mutex::new(drained),
+                state_file,
+            }),
+        }
+    }
+
+    /// Starts probes the snapshot needs and stops those it no longer needs (the state of
+    /// unchanged probes survives), then serves `snapshot` with its health view. Must be
+    /// called inside a tokio runtime.
+    pub fn install(&self, snapshot: Arc<Snapshot>) {
+        {
+            let mut probes = self.inner.probes.lock().unwrap();
+            let wanted: HashMap<ProbeKey, &str> = snapshot
+                .gslb
+                .probes
+                .iter()
+                .map(|p| ((p.addr, p.check.clone()), p.check_name.as_str()))
+                .collect();
+            probes.retain(|key, entry| {
+                let keep = wanted.contains_key(key);
+                if !keep {
+                    entry.task.abort();
+                }
+                keep
+            });
+            for (key, name) in wanted {
+                if probes.contains_key(&key) {
+                    continue;
+                }
+                let state = Arc::new(Mutex::new(ProbeState::new(SystemTime::now())));
+                let task = self.spawn_probe(&key, name, state.clone());
+                probes.insert(key, Entry { state, task });
+            }
+        }
+        let inner = &self.inner;
+        inner.shared.update(|_| Serving {
+            health: Arc::new(inner.view_for(&snapshot)),
+            snapshot,
+        });
+    }
+
+    fn spawn_probe(
+        &self,
+        key: &ProbeKey,
+        name: &str,
+        state: Arc<Mutex<ProbeState>>,
+    ) -> tokio::task::AbortHandle {
+        let (addr, spec) = key.clone();
+        let weak = Arc::downgrade(&self.inner);
+        let label = format!("{addr} check {name}");
+        let offset = spread(key, spec.interval);
+        let handle = match NetProbe::new(addr, spec.clone()) {
+            Ok(probe) => tokio::spawn(probe_loop(probe, spec, offset, state, weak, label)),
+            Err(e) => {
+                tracing::error!(target_addr = %addr, check = name, error = %e, "cannot build probe");
+                tokio::spawn(async {})
+            }
+        };
+        handle.abort_handle()
+    }
+
+    /// Takes `addr` out of every answer until undrained.
+    pub fn drain(&self, addr: IpAddr, on: bool) -> Result<(), DrainError> {
+        let snap = self.inner.shared.snapshot();
+        let known = snap
+            .gslb
+            .records
+            .iter()
+            .flat_map(|r| r.pools.iter())
+            .flat_map(|p| p.targets.iter())
+            .any(|t| t.addr == addr);
+        {
+            let mut d = self.inner.drained.lock().unwrap();
+            if on && !known {
+                return Err(DrainError::UnknownTarget(addr));
+            }
+            if on {
+                d.insert(addr);
+            } else {
+                d.remove(&addr);
+            }
+            self.inner.save(&d)?;
+        }
+        self.inner.publish();
+        tracing::info!(target_addr = %addr, drained = on, "drain changed by the admin API");
+        Ok(())
+    }
+
+    pub fn drained(&self) -> Vec<IpAddr> {
+        self.inner.drained.lock().unwrap().iter().copied().collect()
+    }
+
+    /// Every target of the served snapshot with its health.
+    pub fn status(&self) -> Vec<TargetStatus> {
+        let snap = self.inner.shared.snapshot();
+        let probes = self.inner.probes.lock().unwrap();
+        let drained = self.inner.drained.lock().unwrap();
+        let mut rows: Vec<TargetStatus> = Vec::new();
+        let mut unchecked: BTreeSet<IpAddr> = BTreeSet::new();
+        for t in snap
+            .gslb
+            .records
+            .iter()
+            .flat_map(|r| r.pools.iter())
+            .flat_map(|p| p.targets.iter())
+        {
+            if t.probe.is_none() {
+                unchecked.insert(t.addr);
+            }
+        }
+        for p in &snap.gslb.probes {
+            let st = probes
+                .get(&(p.addr, p.check.clone()))
+                .map(|e| e.state.lock().unwrap().clone());
+            let state = match (&st, drained.contains(&p.addr)) {
+                (_, true) => "drained",
+                (Some(s), _) if !s.up => "down",
+                _ => "up",
+            };
+            rows.push(TargetStatus {
+                address: p.addr,
+                check: Some(p.check_name.clone()),
+                state,
+                since: st.as_ref().map(|s| fmt_time(s.since)),
+                latency_ms: st
+                    .as_ref()
+                    .and_then(|s| s.last_latency)
+                    .map(|l| (l.as_secs_f64() * 1e6).round() / 1e3),
+                error: st.and_then(|s| s.last_error),
+            });
+        }
+        for addr in unchecked {
+            rows.push(TargetStatus {
+                address: addr,
+                check: None,
+                state: if drained.contains(&addr) {
+                    "drained"
+                } else {
+                    "up"
+                },
+                since: None,
+                latency_ms: None,
+                error: None,
+            });
+        }
+        rows.sort_by(|a, b| (a.address, &a.check).cmp(&(b.address, &b.check)));
+        rows
+    }
+
+    /// (up, down) counts over distinct probes.
+    pub fn counts(&self) -> (usize, usize) {
+        let probes = self.inner.probes.lock().unwrap();
+        let up = probes
+            .values()
+            .filter(|e| e.state.lock().unwrap().up)
+            .count();
+        (up, probes.len() - up)
+    }
+}
+
+impl Inner {
+    fn view_for(&self, snap: &Snapshot) -> HealthView {
+        let probes = self.probes.lock().unwrap();
+        HealthView {
+            up: snap
+                .gslb
+                .probes
+                .iter()
+                .map(|p| {
+                    probes
+                        .get(&(p.addr, p.check.clone()))
+                        .is_none_or(|e| e.state.lock().unwrap().up)
+                })
+                .collect(),
+            drained: self.drained.lock().unwrap().iter().copied().collect(),
+        }
+    }
+
+    /// Publishes a fresh health view for the snapshot being served.
+    fn publish(&self) {
+        self.shared.update(|cur| Serving {
+            snapshot: cur.snapshot.clone(),
+            health: Arc::new(self.view_for(&cur.snapshot)),
+        });
+    }
+
+    fn save(&self, drained: &BTreeSet<IpAddr>) -> Result<(), DrainError> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let body = serde_json::to_string_pretty(&DrainFile {
+            drained: drained.iter().copied().collect(),
+        })
+        .expect("serialisable");
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, body)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| DrainError::Save {
+                path: path.clone(),
+                source,
+            })
+    }
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct DrainFile {
+    drained: Vec<IpAddr>,
+}
+
+fn fmt_time(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Where in the interval a probe's periodic runs fall, so probes do not fire together.
+fn spread(key: &ProbeKey, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    let window = (interval / 2).min(Duration::from_secs(1));
+    let nanos = window.as_nanos().max(1) as u64;
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+/// Probes at once, then every `interval` (shifted by `offset`), updating `state`. Flips are
+/// logged and published.
+async fn probe_loop<P: Probe>(
+    probe: P,
+    spec: CheckSpec,
+    offset: Duration,
+    state: Arc<Mutex<ProbeState>>,
+    monitor: Weak<Inner>,
+    label: String,
+) {
+    let start = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval_at(start + spec.interval + offset, spec.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let result = probe.check().await;
+        let ok = result.is_ok();
+        let (flipped, up, error) = {
+            let mut s = state.lock().unwrap();
+            let flipped = s.record(result, spec.rise, spec.fall, SystemTime::now());
+            (flipped, s.up, s.last_error.clone())
+        };
+        let Some(inner) = monitor.upgrade() else {
+            return;
+        };
+        inner.metrics.probe(ok);
+        if flipped {
+            if up {
+                tracing::info!(target_name = %label, "target is up");
+            } else {
+                tracing::warn!(target_name = %label, error = error.as_deref().unwrap_or(""), "target is down");
+            }
+            inner.publish();
+        }
+        drop(inner);
+        ticks.tick().await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,356 @@
+//! Counters and gauges. The query path counts into per-thread cells that only their own
+//! thread writes (no locks, no shared cache lines); a scrape sums them and renders
+//! Prometheus text.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use crate::geo::Specificity;
+use crate::snapshot::Snapshot;
+
+/// Zones and pool names beyond these share the slot labelled `other`.
+pub const MAX_ZONES: usize = 64;
+pub const MAX_POOLS: usize = 128;
+
+const QTYPES: [(u16, &str); 12] = [
+    (0, "other"),
+    (1, "A"),
+    (28, "AAAA"),
+    (255, "ANY"),
+    (5, "CNAME"),
+    (15, "MX"),
+    (2, "NS"),
+    (6, "SOA"),
+    (16, "TXT"),
+    (33, "SRV"),
+    (257, "CAA"),
+    (12, "PTR"),
+];
+const RCODES: [(u16, &str); 7] = [
+    (0, "NOERROR"),
+    (1, "FORMERR"),
+    (2, "SERVFAIL"),
+    (3, "NXDOMAIN"),
+    (4, "NOTIMP"),
+    (5, "REFUSED"),
+    (16, "BADVERS"),
+];
+const DECIDERS: [Specificity; 8] = [
+    Specificity::Network,
+    Specificity::SubdivisionIsp,
+    Specificity::Subdivision,
+    Specificity::CountryIsp,
+    Specificity::Isp,
+    Specificity::Country,
+    Specificity::Continent,
+    Specificity::Default,
+];
+/// Latency histogram bucket bounds, seconds.
+const BUCKETS: [f64; 12] = [
+    5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1.0,
+];
+
+fn qtype_index(qtype: u16) -> usize {
+    QTYPES.iter().position(|&(t, _)| t == qtype).unwrap_or(0)
+}
+
+fn rcode_index(rcode: u16) -> usize {
+    RCODES.iter().position(|&(c, _)| c == rcode).unwrap_or(2)
+}
+
+/// What the metrics need to know about one answered query.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    /// `Zone::metrics_slot`, or 0 when the name is in none of our zones.
+    pub zone_slot: u16,
+    pub qtype: u16,
+    pub rcode: u16,
+    pub truncated: bool,
+    pub ecs: bool,
+    /// `Pool::metrics_slot` and the kind of rule that decided, for GSLB answers.
+    pub gslb: Option<(u16, Specificity)>,
+}
+
+/// One thread's counters. Written by that thread only, unless `shared` (TCP connections,
+/// which move between runtime threads, count with atomic adds).
+pub struct QueryCells {
+    shared: bool,
+    queries: Box<[AtomicU64]>,
+    answers: Box<[AtomicU64]>,
+    ecs: [AtomicU64; 2],
+    truncated: AtomicU64,
+    malformed: AtomicU64,
+    latency: [AtomicU64; BUCKETS.len() + 1],
+    latency_sum_ns: AtomicU64,
+}
+
+fn cells(n: usize) -> Box<[AtomicU64]> {
+    (0..n).map(|_| AtomicU64::new(0)).collect()
+}
+
+impl QueryCells {
+    fn new(shared: bool) -> Self {
+        QueryCells {
+            shared,
+            queries: cells((MAX_ZONES + 1) * QTYPES.len() * RCODES.len()),
+            answers: cells((MAX_POOLS + 1) * DECIDERS.len()),
+            ecs: Default::default(),
+            truncated: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            latency: Default::default(),
+            latency_sum_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Single-writer cells add without a locked instruction on the query path.
+    fn add(&self, c: &AtomicU64, n: u64) {
+        if self.shared {
+            c.fetch_add(n, Relaxed);
+        } else {
+            c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+        }
+    }
+
+    /// Counts one answered query that took `nanos` to handle.
+    pub fn record(&self, o: &Outcome, nanos: u64) {
+        let bump = |c: &AtomicU64| self.add(c, 1);
+        let zone = (o.zone_slot as usize).min(MAX_ZONES);
+        let i = (zone * QTYPES.len() + qtype_index(o.qtype)) * RCODES.len() + rcode_index(o.rcode);
+        bump(&self.queries[i]);
+        bump(&self.ecs[o.ecs as usize]);
+        if o.truncated {
+            bump(&self.truncated);
+        }
+        if o.rcode == 1 {
+            bump(&self.malformed);
+        }
+        if let Some((pool, by)) = o.gslb {
+            let d = DECIDERS.iter().position(|&x| x == by).unwrap_or(7);
+            bump(&self.answers[(pool as usize).min(MAX_POOLS) * DECIDERS.len() + d]);
+        }
+        let secs = nanos as f64 * 1e-9;
+        let b = BUCKETS
+            .iter()
+            .position(|&le| secs <= le)
+            .unwrap_or(BUCKETS.len());
+        bump(&self.latency[b]);
+        self.add(&self.latency_sum_ns, nanos);
+    }
+
+    /// Counts a packet dropped without reply (runt, or a response).
+    pub fn dropped(&self) {
+        self.add(&self.malformed, 1);
+    }
+}
+
+/// Interns zone and pool names to stable slots so counters survive reloads.
+#[derive(Default)]
+struct Names {
+    zones: Vec<String>,
+    pools: Vec<String>,
+}
+
+fn intern(list: &mut Vec<String>, name: &str, max: usize) -> u16 {
+    if let Some(i) = list.iter().position(|n| n == name) {
+        return i as u16 + 1;
+    }
+    if list.len() >= max {
+        return max as u16;
+    }
+    list.push(name.to_string());
+    list.len() as u16
+}
+
+/// All metrics of the process.
+#[derive(Default)]
+pub struct Metrics {
+    workers: Mutex<Vec<Arc<QueryCells>>>,
+    names: Mutex<Names>,
+    pub probes_ok: AtomicU64,
+    pub probes_failed: AtomicU64,
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
+    pub generation: AtomicU64,
+}
+
+/// Health figures gathered at scrape time.
+pub struct TargetGauge {
+    pub address: String,
+    pub check: String,
+    pub up: bool,
+    pub drained: bool,
+}
+
+impl Metrics {
+    /// Cells for one query thread (`shared` false) or for many tasks (`shared` true).
+    pub fn register(&self, shared: bool) -> Arc<QueryCells> {
+        let c = Arc::new(QueryCells::new(shared));
+        self.workers.lock().unwrap().push(c.clone());
+        c
+    }
+
+    pub fn probe(&self, ok: bool) {
+        if ok {
+            &self.probes_ok
+        } else {
+            &self.probes_failed
+        }
+        .fetch_add(1, Relaxed);
+    }
+
+    /// Gives every zone and pool of a new snapshot its counter slot.
+    pub fn assign_slots(&self, snap: &mut Snapshot) {
+        let mut names = self.names.lock().unwrap();
+        for z in &mut snap.zones {
+            z.metrics_slot = intern(&mut names.zones, &z.origin.to_string(), MAX_ZONES);
+        }
+        for r in &mut snap.gslb.records {
+            for p in &mut r.pools {
+                p.metrics_slot = intern(&mut names.pools, &p.name, MAX_POOLS);
+            }
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self, targets: &[TargetGauge]) -> String {
+        let workers = self.workers.lock().unwrap().clone();
+        let names = self.names.lock().unwrap();
+        let sum = |f: &dyn Fn(&QueryCells) -> &AtomicU64| -> u64 {
+            workers.iter().map(|w| f(w).load(Relaxed)).sum()
+        };
+        let label = |list: &[String], slot: usize, max: usize| -> String {
+            match slot {
+                0 => "none".into(),
+                s if s >= max => "other".into(),
+                s => list.get(s - 1).cloned().unwrap_or_default(),
+            }
+        };
+        let mut o = String::with_capacity(8192);
+        let _ = writeln!(o, "# HELP gslbd_queries_total DNS queries answered, by zone, type and response code.\n# TYPE gslbd_queries_total counter");
+        for zone in 0..=MAX_ZONES {
+            for (qi, (_, qt)) in QTYPES.iter().enumerate() {
+                for (ri, (_, rc)) in RCODES.iter().enumerate() {
+                    let i = (zone * QTYPES.len() + qi) * RCODES.len() + ri;
+                    let n = sum(&|w| &w.queries[i]);
+                    if n > 0 {
+                        let z = label(&names.zones, zone, MAX_ZONES);
+                        let _ = writeln!(
+                            o,
+                            "gslbd_queries_total{{zone=\"{z}\",qtype=\"{qt}\",rcode=\"{rc}\"}} {n}"
+                        );
+                    }
+                }
+            }
+        }
+        let _ = writeln!(o, "# HELP gslbd_answers_total GSLB answers, by pool and the kind of rule that decided.\n# TYPE gslbd_answers_total counter");
+        for pool in 0..=MAX_POOLS {
+            for (di, d) in DECIDERS.iter().enumerate() {
+                let n = sum(&|w| &w.answers[pool * DECIDERS.len() + di]);
+                if n > 0 {
+                    let p = label(&names.pools, pool, MAX_POOLS);
+                    let _ = writeln!(
+                        o,
+                        "gslbd_answers_total{{pool=\"{p}\",decided_by=\"{}\"}} {n}",
+                        d.kind()
+                    );
+                }
+            }
+        }
+        let _ = writeln!(o, "# HELP gslbd_ecs_queries_total Queries with and without an EDNS Client Subnet option.\n# TYPE gslbd_ecs_queries_total counter");
+        for (i, v) in ["false", "true"].iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "gslbd_ecs_queries_total{{ecs=\"{v}\"}} {}",
+                sum(&|w| &w.ecs[i])
+            );
+        }
+        let simple = [
+            (
+                "gslbd_truncated_total",
+                "UDP answers sent truncated (TC) because they did not fit.",
+                sum(&|w| &w.truncated),
+            ),
+            (
+                "gslbd_malformed_total",
+                "Packets answered FORMERR or dropped as malformed.",
+                sum(&|w| &w.malformed),
+            ),
+        ];
+        for (name, help, v) in simple {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        }
+        let _ = writeln!(o, "# HELP gslbd_reloads_total Configuration reloads, by result.\n# TYPE gslbd_reloads_total counter");
+        let _ = writeln!(
+            o,
+            "gslbd_reloads_total{{result=\"ok\"}} {}",
+            self.reloads_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_reloads_total{{result=\"failed\"}} {}",
+            self.reloads_failed.load(Relaxed)
+        );
+        let _ = writeln!(o, "# HELP gslbd_config_generation Generation of the configuration being served.\n# TYPE gslbd_config_generation gauge\ngslbd_config_generation {}", self.generation.load(Relaxed));
+        let _ = writeln!(o, "# HELP gslbd_probes_total Health probes, by result.\n# TYPE gslbd_probes_total counter");
+        let _ = writeln!(
+            o,
+            "gslbd_probes_total{{result=\"ok\"}} {}",
+            self.probes_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_probes_total{{result=\"failed\"}} {}",
+            self.probes_failed.load(Relaxed)
+        );
+        let _ = writeln!(o, "# HELP gslbd_target_up Whether a checked target is up (1) or down (0).\n# TYPE gslbd_target_up gauge");
+        for t in targets.iter().filter(|t| !t.check.is_empty()) {
+            let _ = writeln!(
+                o,
+                "gslbd_target_up{{address=\"{}\",check=\"{}\"}} {}",
+                t.address, t.check, t.up as u8
+            );
+        }
+        let count = |f: &dyn Fn(&TargetGauge) -> bool| targets.iter().filter(|t| f(t)).count();
+        let _ = writeln!(
+            o,
+            "# HELP gslbd_targets Targets by state.\n# TYPE gslbd_targets gauge"
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_targets{{state=\"up\"}} {}",
+            count(&|t| t.up && !t.drained)
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_targets{{state=\"down\"}} {}",
+            count(&|t| !t.up && !t.drained)
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_targets{{state=\"drained\"}} {}",
+            count(&|t| t.drained)
+        );
+        let _ = writeln!(o, "# HELP gslbd_query_duration_seconds Time to handle one query, receive to send.\n# TYPE gslbd_query_duration_seconds histogram");
+        let mut cum = 0;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            cum += sum(&|w| &w.latency[i]);
+            let _ = writeln!(
+                o,
+                "gslbd_query_duration_seconds_bucket{{le=\"{le}\"}} {cum}"
+            );
+        }
+        cum += sum(&|w| &w.latency[BUCKETS.len()]);
+        let _ = writeln!(
+            o,
+            "gslbd_query_duration_seconds_bucket{{le=\"+Inf\"}} {cum}"
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_query_duration_seconds_sum {}",
+            sum(&|w| &w.latency_sum_ns) as f64 * 1e-9
+        );
+        let _ = writeln!(o, "gslbd_query_duration_seconds_count {cum}");
+        o
+    }
+}

@@ -1,0 +1,227 @@
+//! The reloader: the one task that loads new configurations, whatever triggered it (file
+//! watcher, SIGHUP, admin API), so reloads never overlap and are all-or-nothing.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{self, Paths};
+use crate::health::Monitor;
+use crate::snapshot::Snapshot;
+use crate::state::Shared;
+
+/// How long the watcher waits for writes to stop before reloading.
+pub const QUIET: Duration = Duration::from_millis(400);
+
+/// The outcome of one reload attempt, as `/v1/reload` returns it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReloadOutcome {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// The latest reload attempt, for `/v1/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastReload {
+    pub ok: bool,
+    pub at: String,
+    pub trigger: &'static str,
+    pub problems: Vec<String>,
+}
+
+/// What `/v1/status` shows about loading.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadStatus {
+    pub generation: u64,
+    pub loaded_at: String,
+    pub last_reload: Option<LastReload>,
+}
+
+struct Request {
+    trigger: &'static str,
+    reply: Option<oneshot::Sender<ReloadOutcome>>,
+}
+
+/// A handle to ask for reloads. Cheap to clone.
+#[derive(Clone)]
+pub struct Reloader {
+    tx: mpsc::Sender<Request>,
+    status: Arc<Mutex<LoadStatus>>,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Loads and compiles the configuration off the async threads.
+async fn load(paths: &Paths) -> Result<Snapshot, Vec<String>> {
+    let paths = paths.clone();
+    match tokio::task::spawn_blocking(move || config::load(&paths)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(p)) => Err(p.0.iter().map(|p| p.to_string()).collect()),
+        Err(e) => Err(vec![format!("the loader panicked: {e}")]),
+    }
+}
+
+impl Reloader {
+    /// Starts the reloader task. The snapshot being served counts as generation 1.
+    pub fn spawn(paths: Paths, shared: Arc<Shared>, monitor: Monitor) -> Reloader {
+        let (tx, mut rx) = mpsc::channel::<Request>(64);
+        let status = Arc::new(Mutex::new(LoadStatus {
+            generation: 1,
+            loaded_at: now(),
+            last_reload: None,
+        }));
+        shared
+            .metrics
+            .generation
+            .store(1, std::sync::atomic::Ordering::Relaxed);
+        let st = status.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                // Requests that queued up while we were busy are served by this one load.
+                let mut waiting = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    waiting.push(more);
+                }
+                let trigger = waiting[0].trigger;
+                let outcome = match load(&paths).await {
+                    Ok(mut snap) => {
+                        shared.metrics.assign_slots(&mut snap);
+                        let summary = (snap.zones.len(), snap.gslb.records.len());
+                        monitor.install(Arc::new(snap));
+                        let generation = {
+                            let mut s = st.lock().unwrap();
+                            s.generation += 1;
+                            s.loaded_at = now();
+                            s.generation
+                        };
+                        shared
+                            .metrics
+                            .reloads_ok
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        shared
+                            .metrics
+                            .generation
+                            .store(generation, std::sync::atomic::Ordering::Relaxed);
+                        tracing::info!(
+                            trigger,
+                            generation,
+                            zones = summary.0,
+                            gslb_records = summary.1,
+                            "configuration reloaded"
+                        );
+                        ReloadOutcome {
+                            ok: true,
+                            generation: Some(generation),
+                            problems: vec![],
+                        }
+                    }
+                    Err(problems) => {
+                        shared
+                            .metrics
+                            .reloads_failed
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        for p in &problems {
+                            tracing::error!(trigger, problem = %p, "reload rejected; still serving the previous configuration");
+                        }
+                        ReloadOutcome {
+                            ok: false,
+                            generation: None,
+                            problems,
+                        }
+                    }
+                };
+                st.lock().unwrap().last_reload = Some(LastReload {
+                    ok: outcome.ok,
+                    at: now(),
+                    trigger,
+                    problems: outcome.problems.clone(),
+                });
+                for w in waiting {
+                    if let Some(reply) = w.reply {
+                        let _ = reply.send(outcome.clone());
+                    }
+                }
+            }
+        });
+        Reloader { tx, status }
+    }
+
+    /// Reloads now and waits for the outcome.
+    pub async fn reload(&self, trigger: &'static str) -> ReloadOutcome {
+        let (reply, rx) = oneshot::channel();
+        let gone = ReloadOutcome {
+            ok: false,
+            generation: None,
+            problems: vec!["the reloader has stopped".into()],
+        };
+        if self
+            .tx
+            .send(Request {
+                trigger,
+                reply: Some(reply),
+            })
+            .await
+            .is_err()
+        {
+            return gone;
+        }
+        rx.await.unwrap_or(gone)
+    }
+
+    /// Asks for a reload without waiting.
+    pub fn request(&self, trigger: &'static str) {
+        let _ = self.tx.try_send(Request {
+            trigger,
+            reply: None,
+        });
+    }
+
+    pub fn status(&self) -> LoadStatus {
+        self.status.lock().unwrap().clone()
+    }
+
+    /// Reloads on SIGHUP.
+    pub fn watch_sighup(&self) -> std::io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = signal(SignalKind::hangup())?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                me.request("SIGHUP");
+            }
+        });
+        Ok(())
+    }
+
+    /// Reloads when anything under `dirs` changes, once writes have been quiet for `QUIET`.
+    /// The returned watcher must be kept alive.
+    pub fn watch_files(&self, dirs: &[PathBuf]) -> notify::Result<notify::RecommendedWatcher> {
+        use notify::{RecursiveMode, Watcher};
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+            if ev.is_ok_and(|e| !e.kind.is_access()) {
+                let _ = tx.try_send(());
+            }
+        })?;
+        for d in dirs {
+            watcher.watch(d, RecursiveMode::Recursive)?;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // Debounce: wait until the writes stop.
+                while let Ok(Some(())) = tokio::time::timeout(QUIET, rx.recv()).await {}
+                me.request("file change");
+            }
+        });
+        Ok(watcher)
+    }
+}
