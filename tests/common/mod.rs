@@ -39,6 +39,7 @@ pub fn example_geo() -> PathBuf {
 pub struct Server {
     child: Option<Child>,
     addr: SocketAddr,
+    admin: Option<SocketAddr>,
     stderr: Arc<Mutex<String>>,
     /// Keeps temporary directories alive as long as the server runs.
     _keep: Vec<tempfile::TempDir>,
@@ -65,15 +66,22 @@ fn collect_stderr(child: &mut Child) -> (Arc<Mutex<String>>, std::thread::JoinHa
 
 impl Server {
     /// Starts `gslbd serve --zones Z --geo G --listen 127.0.0.1:0 --admin off EXTRA...` and
-    /// waits for its `gslbd listening on ADDR (udp+tcp)` line.
+    /// waits for its `gslbd listening on ADDR (udp+tcp)` line. When EXTRA has `--admin`, that
+    /// one is used instead of `off` (pass `--admin 127.0.0.1:0` and read `admin_addr()`).
     pub fn start(zones: &Path, geo: &Path, extra_args: &[&str]) -> Server {
+        let admin_args: &[&str] = if extra_args.contains(&"--admin") {
+            &[]
+        } else {
+            &["--admin", "off"]
+        };
         let mut child = Command::new(bin())
             .arg("serve")
             .arg("--zones")
             .arg(zones)
             .arg("--geo")
             .arg(geo)
-            .args(["--listen", "127.0.0.1:0", "--admin", "off"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(admin_args)
             .args(extra_args)
             .env("GSLBD_LOG", "warn")
             .stdin(Stdio::null())
@@ -93,6 +101,7 @@ impl Server {
         });
         let deadline = Instant::now() + START_DEADLINE;
         let mut seen = Vec::new();
+        let mut admin = None;
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
@@ -104,6 +113,9 @@ impl Server {
                         break a.parse::<SocketAddr>().unwrap_or_else(|e| {
                             panic!("bad address in listening line {line:?}: {e}")
                         });
+                    }
+                    if let Some(rest) = line.strip_prefix("gslbd admin API on ") {
+                        admin = Some(rest.parse::<SocketAddr>().expect("admin address"));
                     }
                     seen.push(line);
                 }
@@ -132,6 +144,7 @@ impl Server {
         Server {
             child: Some(child),
             addr,
+            admin,
             stderr,
             _keep: Vec::new(),
         }
@@ -156,6 +169,17 @@ impl Server {
         s._keep.push(zones.zones);
         s._keep.push(zones.geo);
         s
+    }
+
+    /// The admin API address (start with `--admin 127.0.0.1:0`).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin
+            .expect("server started without --admin 127.0.0.1:0")
+    }
+
+    /// One HTTP/1.1 request to the admin API: (status, body).
+    pub fn http(&self, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
+        http_request(self.admin_addr(), method, path, token)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -560,4 +584,58 @@ impl Rng {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
+}
+
+/// A minimal HTTP/1.1 client for the admin API: (status, body).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect to admin API {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read HTTP response");
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad HTTP response: {text:?}"));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
 }
