@@ -100,6 +100,16 @@ async fn metrics(State(a): State<Admin>) -> Response {
         .into_response()
 }
 
+/// `GET /v1/status`.
+#[derive(Serialize)]
+struct StatusBody {
+    generation: u64,
+    loaded_at: String,
+    last_reload: Option<crate::reload::LastReload>,
+    zones: Vec<ZoneStatus>,
+    targets: Vec<crate::health::TargetStatus>,
+}
+
 #[derive(Serialize)]
 struct ZoneStatus {
     origin: String,
@@ -121,13 +131,13 @@ async fn status(State(a): State<Admin>) -> Response {
             file: z.file.display().to_string(),
         })
         .collect();
-    Json(serde_json::json!({
-        "generation": load.generation,
-        "loaded_at": load.loaded_at,
-        "last_reload": load.last_reload,
-        "zones": zones,
-        "targets": a.monitor.status(),
-    }))
+    Json(StatusBody {
+        generation: load.generation,
+        loaded_at: load.loaded_at,
+        last_reload: load.last_reload,
+        zones,
+        targets: a.monitor.status(),
+    })
     .into_response()
 }
 

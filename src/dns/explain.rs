@@ -42,6 +42,8 @@ pub enum ExplainError {
     Type(String),
     #[error("bad client `{0}`: expected an IP address or IP/PREFIX")]
     Client(String),
+    #[error("client `{0}` has prefix 0, which carries no address; give /1 or longer")]
+    ZeroPrefix(String),
     #[error("could not decode the answer: {0}")]
     Decode(String),
 }
@@ -55,7 +57,7 @@ pub fn parse_client(s: &str) -> Result<IpNet, ExplainError> {
             .map_err(|_| ExplainError::Client(s.into()))?,
     };
     if net.prefix_len() == 0 {
-        return Err(ExplainError::Client(s.into()));
+        return Err(ExplainError::ZeroPrefix(s.into()));
     }
     Ok(net.trunc())
 }

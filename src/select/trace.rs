@@ -170,7 +170,13 @@ impl Trace {
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "gslb record: {} (policy {:?})", self.record, self.policy)?;
+        let policy = serde_json::to_value(self.policy).unwrap_or_default();
+        writeln!(
+            f,
+            "gslb record: {} (policy {})",
+            self.record,
+            policy.as_str().unwrap_or("?")
+        )?;
         let l = &self.lookups;
         if let Some(s) = l.networks_scope {
             writeln!(f, "networks table: block /{s}")?;
@@ -188,12 +194,12 @@ impl fmt::Display for Trace {
         }
         if let Some(a) = &l.asn {
             let asn = a.asn.map_or("-".to_string(), |n| format!("AS{n}"));
-            writeln!(
-                f,
-                "asn: {asn} {} (database network /{})",
-                a.organization.join(" / "),
-                a.prefix_len
-            )?;
+            let org = if a.organization.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", a.organization.join(" / "))
+            };
+            writeln!(f, "asn: {asn}{org} (database network /{})", a.prefix_len)?;
         }
         if self.matched.is_empty() {
             writeln!(f, "matched regions: none with a pool here")?;
@@ -217,7 +223,12 @@ impl fmt::Display for Trace {
                     .as_ref()
                     .map(|c| format!(" check {c}"))
                     .unwrap_or_default();
-                writeln!(f, "    {} {:?}{check}", t.address, t.health)?;
+                let health = match t.health {
+                    TargetHealth::Up => "up",
+                    TargetHealth::Down => "down",
+                    TargetHealth::Drained => "drained",
+                };
+                writeln!(f, "    {} {health}{check}", t.address)?;
             }
         }
         write!(f, "decided by: {}", self.decided_by)
