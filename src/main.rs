@@ -107,6 +107,7 @@ fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::try_from_env("GSLBD_LOG").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter);
     match cli.log_format {
         LogFormat::Text => builder.init(),

@@ -1,6 +1,6 @@
 //! The request handler: one query packet in, one response packet out, no allocation.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use super::query::{
     self, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_IXFR,
@@ -217,4 +217,25 @@ fn answer(
     outcome.rcode = code;
     outcome.truncated = w.finish(code, true, opt.as_ref(), limit);
     outcome
+}
+
+/// The sampled query log: one line per logged query.
+pub fn log_query(packet: &[u8], peer: SocketAddr, o: &crate::metrics::Outcome) {
+    let Ok(q) = query::parse(packet) else {
+        return;
+    };
+    let name = super::name::WireName::from_wire(q.qname());
+    let ecs = q
+        .edns
+        .and_then(|e| e.ecs)
+        .map(|e| format!("{}/{}", e.addr, e.source_prefix));
+    tracing::info!(
+        target: "gslbd::query",
+        client = %peer,
+        qname = %name,
+        qtype = o.qtype,
+        rcode = rcode::name(o.rcode),
+        ecs = ecs.as_deref().unwrap_or("-"),
+        "query"
+    );
 }

@@ -134,5 +134,8 @@ async fn connection(
             return;
         }
         cells.record(&outcome, start.elapsed().as_nanos() as u64);
+        if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
+            super::handler::log_query(&msg, peer, &outcome);
+        }
     }
 }

@@ -78,33 +78,12 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 }
                 cells.record(&outcome, start.elapsed().as_nanos() as u64);
                 if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
-                    log_query(&buf[..n], peer, &outcome);
+                    super::handler::log_query(&buf[..n], peer, &outcome);
                 }
             }
             None => cells.dropped(),
         }
     }
-}
-
-/// The sampled query log: one line per logged query.
-fn log_query(packet: &[u8], peer: SocketAddr, o: &crate::metrics::Outcome) {
-    let Ok(q) = super::query::parse(packet) else {
-        return;
-    };
-    let name = super::name::WireName::from_wire(q.qname());
-    let ecs = q
-        .edns
-        .and_then(|e| e.ecs)
-        .map(|e| format!("{}/{}", e.addr, e.source_prefix));
-    tracing::info!(
-        target: "gslbd::query",
-        client = %peer,
-        qname = %name,
-        qtype = o.qtype,
-        rcode = super::response::rcode::name(o.rcode),
-        ecs = ecs.as_deref().unwrap_or("-"),
-        "query"
-    );
 }
 
 fn is_transient(e: &io::Error) -> bool {

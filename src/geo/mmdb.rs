@@ -1,31 +1,33 @@
-//! `Mmdb`: the memory-mapped MaxMind reader shared by `LocationDb` and `AsnDb`.
+//! `Mmdb`: the in-memory MaxMind reader shared by `LocationDb` and `AsnDb`.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use maxminddb::{Mmap, Reader};
+use maxminddb::Reader;
 use serde::Deserialize;
 
 use super::error::GeoError;
 
-/// A memory-mapped MaxMind DB plus the path it came from (for error messages).
+/// A MaxMind DB read into memory, plus the path it came from (for error messages).
+///
+/// The file is read once rather than memory-mapped: a mapping turns an in-place rewrite of
+/// the file (`cp`, `curl -o`) into SIGBUS on the query path, while a private copy makes any
+/// way of replacing the file safe. Memory use is the same as a fully touched mapping.
 #[derive(Debug)]
 pub(super) struct Mmdb {
-    reader: Reader<Mmap>,
+    reader: Reader<Vec<u8>>,
     path: PathBuf,
 }
 
 impl Mmdb {
-    /// Opens and validates the header of a MaxMind DB file by memory-mapping it.
+    /// Reads a MaxMind DB file and validates its header.
     pub(super) fn open(path: &Path) -> Result<Self, GeoError> {
-        // SAFETY: `open_mmap` is unsafe because the mapping is undefined behaviour if the
-        // file is truncated or modified in place while mapped. Database files are treated
-        // as immutable: updates must be written to a new file and renamed over the old
-        // path (which leaves this mapping on the old inode), never rewritten in place.
-        let reader = unsafe { Reader::open_mmap(path) }.map_err(|cause| GeoError::Open {
+        let err = |cause| GeoError::Open {
             path: path.to_owned(),
             cause,
-        })?;
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(maxminddb::MaxMindDbError::Io(e)))?;
+        let reader = Reader::from_source(bytes).map_err(err)?;
         Ok(Mmdb {
             reader,
             path: path.to_owned(),
