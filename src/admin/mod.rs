@@ -92,7 +92,7 @@ async fn metrics(State(a): State<Admin>) -> Response {
         .map(|t| TargetGauge {
             address: t.address.to_string(),
             check: t.check.unwrap_or_default(),
-            up: t.state != "down",
+            up: t.probe_up,
             drained: t.state == "drained",
         })
         .collect();

@@ -61,6 +61,9 @@ pub struct TargetStatus {
     pub since: Option<String>,
     pub latency_ms: Option<f64>,
     pub error: Option<String>,
+    /// What the probe says, drained or not (always true without a check).
+    #[serde(skip)]
+    pub probe_up: bool,
 }
 
 impl Monitor {
@@ -205,6 +208,7 @@ impl Monitor {
                     .as_ref()
                     .and_then(|s| s.last_latency)
                     .map(|l| (l.as_secs_f64() * 1e6).round() / 1e3),
+                probe_up: st.as_ref().is_none_or(|s| s.up),
                 error: st.and_then(|s| s.last_error),
             });
         }
@@ -220,6 +224,7 @@ impl Monitor {
                 since: None,
                 latency_ms: None,
                 error: None,
+                probe_up: true,
             });
         }
         rows.sort_by(|a, b| (a.address, &a.check).cmp(&(b.address, &b.check)));
