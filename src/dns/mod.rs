@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod handler;
+pub mod mmsg;
 pub mod name;
 pub mod query;
 pub mod rdata;

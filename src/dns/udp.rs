@@ -1,4 +1,5 @@
-//! UDP serving: one SO_REUSEPORT socket per worker thread, each answering inline.
+//! UDP serving: one SO_REUSEPORT socket per worker thread, each answering inline, in
+//! batches of datagrams.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -10,6 +11,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::handler::{handle, Context, Transport};
+use super::mmsg::{Batch, BATCH};
 use crate::state::Shared;
 
 /// How often an idle worker looks at the stop flag.
@@ -49,13 +51,13 @@ pub fn spawn_workers(
 }
 
 fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
-    let mut buf = vec![0u8; 65535];
-    let mut out = Vec::with_capacity(4096);
+    let mut batch = Batch::new(&sock);
     let mut rotation = 0u64;
     let cells = shared.metrics.register(false);
+    let mut outcomes = [None; BATCH];
     while !stop.load(Ordering::Relaxed) {
-        let (n, peer) = match sock.recv_from(&mut buf) {
-            Ok(r) => r,
+        let received = match batch.receive() {
+            Ok(n) => n,
             Err(e) if is_transient(&e) => continue,
             Err(e) => {
                 tracing::warn!(error = %e, "UDP receive failed");
@@ -63,25 +65,41 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
             }
         };
         let start = std::time::Instant::now();
+        // One snapshot for the whole batch: every query in it sees the same configuration.
         let serving = shared.serving.load();
-        rotation = rotation.wrapping_add(1);
-        let mut ctx = Context {
-            snapshot: &serving.snapshot,
-            health: &serving.health,
-            rotation,
-            trace: None,
-        };
-        match handle(&mut ctx, &buf[..n], peer.ip(), Transport::Udp, &mut out) {
-            Some(outcome) => {
-                if let Err(e) = sock.send_to(&out, peer) {
-                    tracing::debug!(error = %e, %peer, "UDP send failed");
+        batch.each(received, |i, data, peer, reply| {
+            outcomes[i] = match (data, peer) {
+                (Some(packet), Some(peer)) => {
+                    rotation = rotation.wrapping_add(1);
+                    let mut ctx = Context {
+                        snapshot: &serving.snapshot,
+                        health: &serving.health,
+                        rotation,
+                        trace: None,
+                    };
+                    let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
+                    match &o {
+                        None => reply.clear(),
+                        Some(o) if shared.query_log_every > 0 => {
+                            if rotation % shared.query_log_every == 0 {
+                                super::handler::log_query(packet, peer, o);
+                            }
+                        }
+                        Some(_) => {}
+                    }
+                    o
                 }
-                cells.record(&outcome, start.elapsed().as_nanos() as u64);
-                if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
-                    super::handler::log_query(&buf[..n], peer, &outcome);
-                }
+                _ => None,
+            };
+        });
+        drop(serving);
+        batch.send(received);
+        let nanos = start.elapsed().as_nanos() as u64;
+        for o in &outcomes[..received] {
+            match o {
+                Some(o) => cells.record(o, nanos),
+                None => cells.dropped(),
             }
-            None => cells.dropped(),
         }
     }
 }

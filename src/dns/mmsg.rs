@@ -1,0 +1,165 @@
+//! Batched datagram I/O: `recvmmsg`/`sendmmsg` over one socket with reused buffers, so a busy
+//! UDP worker makes two system calls per batch of queries instead of two per query.
+
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+
+/// Datagrams moved per system call at most.
+pub const BATCH: usize = 32;
+/// Largest query we read; longer datagrams are dropped (queries are small).
+pub const MAX_QUERY: usize = 4096;
+
+/// Receive and send buffers for one socket, reused for every batch.
+pub struct Batch {
+    fd: RawFd,
+    bufs: Vec<[u8; MAX_QUERY]>,
+    addrs: Vec<libc::sockaddr_storage>,
+    iov: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
+    /// Replies, one per received slot (empty: no reply).
+    replies: Vec<Vec<u8>>,
+    out_iov: Vec<libc::iovec>,
+    out_msgs: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: the raw pointers inside point into the Batch's own heap buffers, which move with it.
+unsafe impl Send for Batch {}
+
+impl Batch {
+    pub fn new(socket: &impl AsRawFd) -> Self {
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let z = || unsafe { zeroed::<libc::mmsghdr>() };
+        Batch {
+            fd: socket.as_raw_fd(),
+            bufs: vec![[0u8; MAX_QUERY]; BATCH],
+            // SAFETY: as above.
+            addrs: vec![unsafe { zeroed() }; BATCH],
+            iov: vec![unsafe { zeroed() }; BATCH],
+            msgs: (0..BATCH).map(|_| z()).collect(),
+            replies: (0..BATCH).map(|_| Vec::with_capacity(1232)).collect(),
+            out_iov: vec![unsafe { zeroed() }; BATCH],
+            out_msgs: (0..BATCH).map(|_| z()).collect(),
+        }
+    }
+
+    /// Waits for at least one datagram (up to the socket's receive timeout) and takes as
+    /// many as are queued, up to `BATCH`. Returns how many arrived.
+    pub fn receive(&mut self) -> io::Result<usize> {
+        for i in 0..BATCH {
+            self.iov[i] = libc::iovec {
+                iov_base: self.bufs[i].as_mut_ptr().cast(),
+                iov_len: MAX_QUERY,
+            };
+            let h = &mut self.msgs[i].msg_hdr;
+            h.msg_iov = &mut self.iov[i];
+            h.msg_iovlen = 1;
+            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_flags = 0;
+            self.msgs[i].msg_len = 0;
+        }
+        // SAFETY: every header points at a live buffer, iovec and address of the stated sizes.
+        let n = unsafe {
+            libc::recvmmsg(
+                self.fd,
+                self.msgs.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    /// Calls `f(slot, datagram, sender, reply)` for each of the `received` datagrams. The
+    /// datagram is `None` when it was longer than `MAX_QUERY`; `reply` starts empty and is
+    /// sent back to the sender by `send` unless left empty.
+    pub fn each(
+        &mut self,
+        received: usize,
+        mut f: impl FnMut(usize, Option<&[u8]>, Option<SocketAddr>, &mut Vec<u8>),
+    ) {
+        for i in 0..received {
+            let m = &self.msgs[i];
+            let data = (m.msg_hdr.msg_flags & libc::MSG_TRUNC == 0)
+                .then(|| &self.bufs[i][..m.msg_len as usize]);
+            let reply = &mut self.replies[i];
+            reply.clear();
+            f(i, data, to_socket_addr(&self.addrs[i]), reply);
+        }
+    }
+
+    /// Sends every non-empty reply back to the sender of the same slot.
+    pub fn send(&mut self, received: usize) {
+        let mut k = 0;
+        for i in 0..received {
+            if self.replies[i].is_empty() {
+                continue;
+            }
+            self.out_iov[k] = libc::iovec {
+                iov_base: self.replies[i].as_mut_ptr().cast(),
+                iov_len: self.replies[i].len(),
+            };
+            let h = &mut self.out_msgs[k].msg_hdr;
+            h.msg_iov = &mut self.out_iov[k];
+            h.msg_iovlen = 1;
+            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+            h.msg_namelen = self.msgs[i].msg_hdr.msg_namelen;
+            k += 1;
+        }
+        let mut sent = 0;
+        while sent < k {
+            // SAFETY: headers [sent, k) point at live replies, iovecs and addresses.
+            let r = unsafe {
+                libc::sendmmsg(
+                    self.fd,
+                    self.out_msgs[sent..].as_mut_ptr(),
+                    (k - sent) as libc::c_uint,
+                    0,
+                )
+            };
+            if r <= 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // Skip the datagram that failed (e.g. an unreachable peer) and go on.
+                tracing::debug!(error = %e, "UDP send failed");
+                sent += 1;
+            } else {
+                sent += r as usize;
+            }
+        }
+    }
+}
+
+fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match s.ss_family as libc::c_int {
+        libc::AF_INET => {
+            // SAFETY: the family says this storage holds a sockaddr_in.
+            let a = unsafe { &*(s as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(a.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says this storage holds a sockaddr_in6.
+            let a = unsafe { &*(s as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(a.sin6_port),
+                a.sin6_flowinfo,
+                a.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
