@@ -688,7 +688,7 @@ fn cname_to_gslb_name_answers_cname_and_selected_addresses() {
                 ("81.2.69.161", 32, RecordType::A, "198.51.100.10", 27),
                 ("81.2.69.161", 32, RecordType::AAAA, "2001:db8:e::10", 27),
                 ("175.16.199.1", 32, RecordType::A, "203.0.113.40", 24),
-                ("8.8.8.8", 32, RecordType::A, "192.0.2.10", 7),
+                ("8.8.8.8", 32, RecordType::A, "192.0.2.10", 5),
             ] {
                 let r = ask_ecs(s.addr(), via, name, rtype, client, prefix);
                 let what = format!("{name} {rtype} from {client} via {via:?}");

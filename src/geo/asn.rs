@@ -3,19 +3,20 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use maxminddb::{LookupResult, MaxMindDbError};
 use serde::Deserialize;
 
 use super::error::GeoError;
-use super::mmdb::{host_len, non_empty, Mmdb};
+use super::mmdb::{non_empty, FlatRecord, Mmdb};
 
-/// A GeoLite2-ASN or GeoIP2-ISP style database, memory-mapped.
+/// A GeoLite2-ASN or GeoIP2-ISP style database, flattened into memory at open time.
 #[derive(Debug)]
 pub struct AsnDb {
-    db: Mmdb,
+    db: Mmdb<AsnRecord>,
 }
 
 /// What the database knows about an address's network operator. Names borrow from the
-/// memory-mapped database; empty strings are reported as `None`.
+/// [`AsnDb`]; empty strings are reported as `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct AsnInfo<'a> {
     /// `autonomous_system_number`.
@@ -26,13 +27,15 @@ pub struct AsnInfo<'a> {
     pub isp: Option<&'a str>,
     /// `organization` (GeoIP2-ISP only).
     pub organization: Option<&'a str>,
-    /// Prefix length of the database network the address fell in (0..=32 for IPv4,
-    /// including IPv4-mapped IPv6 input; 0..=128 for IPv6). Also set when nothing was found.
+    /// Length of the widest aligned block around the address in which every address gets
+    /// the same answer (0..=32 for IPv4, including IPv4-mapped IPv6 input; 0..=128 for
+    /// IPv6): at least as wide as the database network, wider where neighbouring networks
+    /// say the same. Also set when nothing was found.
     pub prefix_len: u8,
 }
 
 impl<'a> AsnInfo<'a> {
-    /// Nothing known, in a database block of length `prefix_len`.
+    /// Nothing known, in a block of length `prefix_len`.
     pub fn unknown(prefix_len: u8) -> Self {
         AsnInfo {
             prefix_len,
@@ -66,36 +69,31 @@ pub fn eq_ignore_case(a: &str, b: &str) -> bool {
 }
 
 impl AsnDb {
-    /// Memory-maps an ASN or ISP database.
-    ///
-    /// The file must not be modified in place while open: replace it by renaming a new
-    /// file over it and reopening.
+    /// Reads an ASN or ISP database and flattens it into an in-memory table (see the module
+    /// docs of `geo::mmdb`): every record is decoded here, so a corrupt database fails to open
+    /// rather than failing lookups. The file is not used after this returns.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, GeoError> {
         Ok(AsnDb {
             db: Mmdb::open(path.as_ref())?,
         })
     }
 
-    /// Looks up `addr`; on a database decoding error, returns nothing known with a
-    /// host-length `prefix_len` (so a failure is never generalised). See [`Self::try_lookup`].
+    /// Looks up `addr`. Never fails and does not allocate; names borrow from `self`.
+    /// `prefix_len` is the widest block around `addr` with the same answer, which may be
+    /// wider than the database network.
+    #[inline]
     pub fn lookup(&self, addr: IpAddr) -> AsnInfo<'_> {
-        self.try_lookup(addr)
-            .unwrap_or_else(|_| AsnInfo::unknown(host_len(addr)))
-    }
-
-    /// Looks up `addr`, reporting database decoding errors. Does not allocate on success.
-    pub fn try_lookup(&self, addr: IpAddr) -> Result<AsnInfo<'_>, GeoError> {
-        let (raw, prefix_len) = self.db.lookup::<RawAsn<'_>>(addr)?;
-        let Some(raw) = raw else {
-            return Ok(AsnInfo::unknown(prefix_len));
+        let (record, prefix_len) = self.db.lookup(addr);
+        let Some(r) = record else {
+            return AsnInfo::unknown(prefix_len);
         };
-        Ok(AsnInfo {
-            asn: raw.autonomous_system_number,
-            as_organization: non_empty(raw.autonomous_system_organization),
-            isp: non_empty(raw.isp),
-            organization: non_empty(raw.organization),
+        AsnInfo {
+            asn: r.asn,
+            as_organization: r.as_organization.as_deref(),
+            isp: r.isp.as_deref(),
+            organization: r.organization.as_deref(),
             prefix_len,
-        })
+        }
     }
 
     /// The file this database was opened from.
@@ -105,12 +103,72 @@ impl AsnDb {
 
     /// The `database_type` from the metadata, e.g. `GeoLite2-ASN`.
     pub fn database_type(&self) -> &str {
-        &self.db.metadata().database_type
+        self.db.database_type()
     }
 
     /// The build time from the metadata, in seconds since the Unix epoch.
     pub fn build_epoch(&self) -> u64 {
-        self.db.metadata().build_epoch
+        self.db.build_epoch()
+    }
+
+    /// Number of distinct non-empty records in the database.
+    pub fn record_count(&self) -> usize {
+        self.db.record_count()
+    }
+
+    /// Approximate heap memory used by the flattened database, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.db.heap_bytes()
+            + self
+                .db
+                .records()
+                .iter()
+                .flat_map(|r| [&r.as_organization, &r.isp, &r.organization])
+                .flatten()
+                .map(|s| s.len())
+                .sum::<usize>()
+    }
+}
+
+/// An interned ASN/ISP record; [`AsnInfo`] borrows its names.
+#[derive(Debug)]
+struct AsnRecord {
+    asn: Option<u32>,
+    as_organization: Option<Box<str>>,
+    isp: Option<Box<str>>,
+    organization: Option<Box<str>>,
+}
+
+/// Records are interned by their decoded `AsnInfo` (with `prefix_len` 0).
+impl FlatRecord for AsnRecord {
+    type Key<'a> = AsnInfo<'a>;
+
+    fn decode<'a, S: AsRef<[u8]>>(
+        found: &LookupResult<'a, S>,
+    ) -> Result<AsnInfo<'a>, MaxMindDbError> {
+        let Some(raw) = found.decode::<RawAsn<'a>>()? else {
+            return Ok(AsnInfo::default());
+        };
+        Ok(AsnInfo {
+            asn: raw.autonomous_system_number,
+            as_organization: non_empty(raw.autonomous_system_organization),
+            isp: non_empty(raw.isp),
+            organization: non_empty(raw.organization),
+            prefix_len: 0,
+        })
+    }
+
+    fn is_empty(key: &AsnInfo<'_>) -> bool {
+        *key == AsnInfo::default()
+    }
+
+    fn from_key(key: AsnInfo<'_>) -> Self {
+        AsnRecord {
+            asn: key.asn,
+            as_organization: key.as_organization.map(Box::from),
+            isp: key.isp.map(Box::from),
+            organization: key.organization.map(Box::from),
+        }
     }
 }
 

@@ -4,17 +4,18 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
+use maxminddb::{LookupResult, MaxMindDbError};
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::error::GeoError;
-use super::mmdb::{host_len, non_empty, Mmdb};
+use super::mmdb::{non_empty, FlatRecord, Mmdb};
 
 /// A GeoIP2/GeoLite2 City or Country database (or any DB with the same record layout),
-/// memory-mapped.
+/// flattened into memory at open time.
 #[derive(Debug)]
 pub struct LocationDb {
-    db: Mmdb,
+    db: Mmdb<Location>,
 }
 
 /// Where an address is, as far as the database knows. Codes are upper-case ASCII.
@@ -26,8 +27,10 @@ pub struct Location {
     pub continent: Option<[u8; 2]>,
     /// First (largest) subdivision's ISO 3166-2 code without the country part, e.g. `CA`.
     pub subdivision: Option<SubdivisionCode>,
-    /// Prefix length of the database network the address fell in (0..=32 for IPv4,
-    /// including IPv4-mapped IPv6 input; 0..=128 for IPv6). Also set when nothing was found.
+    /// Length of the widest aligned block around the address in which every address gets
+    /// the same location (0..=32 for IPv4, including IPv4-mapped IPv6 input; 0..=128 for
+    /// IPv6): at least as wide as the database network, wider where neighbouring networks
+    /// say the same. Also set when nothing was found.
     pub prefix_len: u8,
 }
 
@@ -81,7 +84,7 @@ impl fmt::Display for SubdivisionCode {
 }
 
 impl Location {
-    /// Nothing known, in a database block of length `prefix_len`.
+    /// Nothing known, in a block of length `prefix_len`.
     pub fn unknown(prefix_len: u8) -> Self {
         Location {
             prefix_len,
@@ -139,35 +142,24 @@ fn code2(s: Option<&str>) -> Option<[u8; 2]> {
 }
 
 impl LocationDb {
-    /// Memory-maps a City or Country database.
-    ///
-    /// The file must not be modified in place while open: replace it by renaming a new
-    /// file over it and reopening.
+    /// Reads a City or Country database and flattens it into an in-memory table (see the
+    /// module docs of `geo::mmdb`): every record is decoded here, so a corrupt database fails
+    /// to open rather than failing lookups. The file is not used after this returns.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, GeoError> {
         Ok(LocationDb {
             db: Mmdb::open(path.as_ref())?,
         })
     }
 
-    /// Looks up `addr`; on a database decoding error, returns nothing known with a
-    /// host-length `prefix_len` (so a failure is never generalised). See [`Self::try_lookup`].
+    /// Looks up `addr`. Never fails and does not allocate. `prefix_len` is the widest block
+    /// around `addr` with the same answer, which may be wider than the database network.
+    #[inline]
     pub fn lookup(&self, addr: IpAddr) -> Location {
-        self.try_lookup(addr)
-            .unwrap_or_else(|_| Location::unknown(host_len(addr)))
-    }
-
-    /// Looks up `addr`, reporting database decoding errors. Does not allocate on success.
-    pub fn try_lookup(&self, addr: IpAddr) -> Result<Location, GeoError> {
-        let (raw, prefix_len) = self.db.lookup::<RawLocation<'_>>(addr)?;
-        let Some(raw) = raw else {
-            return Ok(Location::unknown(prefix_len));
-        };
-        Ok(Location {
-            country: code2(raw.country.iso_code).or_else(|| code2(raw.registered_country.iso_code)),
-            continent: code2(raw.continent.code),
-            subdivision: non_empty(raw.subdivisions).and_then(SubdivisionCode::new),
+        let (record, prefix_len) = self.db.lookup(addr);
+        Location {
             prefix_len,
-        })
+            ..record.copied().unwrap_or_default()
+        }
     }
 
     /// The file this database was opened from.
@@ -177,12 +169,55 @@ impl LocationDb {
 
     /// The `database_type` from the metadata, e.g. `GeoLite2-City`.
     pub fn database_type(&self) -> &str {
-        &self.db.metadata().database_type
+        self.db.database_type()
     }
 
     /// The build time from the metadata, in seconds since the Unix epoch.
     pub fn build_epoch(&self) -> u64 {
-        self.db.metadata().build_epoch
+        self.db.build_epoch()
+    }
+
+    /// Number of distinct non-empty locations in the database.
+    pub fn record_count(&self) -> usize {
+        self.db.record_count()
+    }
+
+    /// Approximate heap memory used by the flattened database, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.db.heap_bytes()
+    }
+}
+
+/// Stored records are `Location`s with `prefix_len` 0; equal locations are stored once.
+impl FlatRecord for Location {
+    type Key<'a> = Location;
+
+    fn decode<'a, S: AsRef<[u8]>>(found: &LookupResult<'a, S>) -> Result<Location, MaxMindDbError> {
+        Ok(found
+            .decode::<RawLocation<'_>>()?
+            .map(RawLocation::into_location)
+            .unwrap_or_default())
+    }
+
+    fn is_empty(key: &Location) -> bool {
+        *key == Location::default()
+    }
+
+    fn from_key(key: Location) -> Self {
+        key
+    }
+}
+
+impl RawLocation<'_> {
+    /// The compact form, with `prefix_len` 0.
+    fn into_location(self) -> Location {
+        Location {
+            country: code2(self.country.iso_code)
+                .or_else(|| code2(self.registered_country.iso_code)),
+            continent: code2(self.continent.code),
+            subdivision: non_empty(self.subdivisions).and_then(SubdivisionCode::new),
+            prefix_len: 0,
+        }
     }
 }
 
@@ -232,4 +267,4 @@ fn first_subdivision<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de str>
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

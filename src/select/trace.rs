@@ -185,7 +185,7 @@ impl fmt::Display for Trace {
             let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
             writeln!(
                 f,
-                "location: country {}, subdivision {}, continent {} (database network /{})",
+                "location: country {}, subdivision {}, continent {} (same answer for the /{} block)",
                 show(&loc.country),
                 show(&loc.subdivision),
                 show(&loc.continent),
@@ -199,7 +199,11 @@ impl fmt::Display for Trace {
             } else {
                 format!(" {}", a.organization.join(" / "))
             };
-            writeln!(f, "asn: {asn}{org} (database network /{})", a.prefix_len)?;
+            writeln!(
+                f,
+                "asn: {asn}{org} (same answer for the /{} block)",
+                a.prefix_len
+            )?;
         }
         if self.matched.is_empty() {
             writeln!(f, "matched regions: none with a pool here")?;
