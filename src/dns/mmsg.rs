@@ -7,9 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
 /// Datagrams moved per system call at most.
-pub const BATCH: usize = 32;
+pub const BATCH: usize = 16;
 /// Largest query we read; longer datagrams are dropped (queries are small).
-pub const MAX_QUERY: usize = 4096;
+pub const MAX_QUERY: usize = 1280;
 
 /// Receive and send buffers for one socket, reused for every batch.
 pub struct Batch {

@@ -165,6 +165,7 @@ impl<V> PrefixTable<V> {
             + self.v6.starts.len() * (size_of::<u128>() + size_of::<u32>())
             + self.set_offsets.len() * size_of::<u32>()
             + self.set_items.len() * size_of::<Match<V>>()
+            + (self.v4.index.len() + self.v6.index.len()) * size_of::<u32>()
     }
 }
 
@@ -179,6 +180,10 @@ trait Key: Copy + Ord + std::fmt::Debug {
     fn split_len(self, other: Self) -> u8;
     /// `self - 1`; only called for non-zero range starts.
     fn pred(self) -> Self;
+    /// The top 16 bits: the bucket of the first-level index.
+    fn top16(self) -> usize;
+    /// The first key of bucket `b` (`b < 65536`).
+    fn bucket_start(b: usize) -> Self;
 }
 
 macro_rules! impl_key {
@@ -195,6 +200,12 @@ macro_rules! impl_key {
             fn pred(self) -> Self {
                 self - 1
             }
+            fn top16(self) -> usize {
+                (self >> (<$t>::BITS - 16)) as usize
+            }
+            fn bucket_start(b: usize) -> Self {
+                (b as $t) << (<$t>::BITS - 16)
+            }
         }
     };
 }
@@ -207,12 +218,50 @@ impl_key!(u128);
 struct Family<K> {
     starts: Box<[K]>,
     set_ids: Box<[u32]>,
+    /// First-level index for large tables: `index[b]` is the range holding the first
+    /// address of bucket `b` (top 16 bits), so a lookup binary-searches only the few ranges
+    /// of its bucket instead of the whole table (one or two cache misses instead of ~20).
+    index: Box<[u32]>,
 }
 
+/// Tables with fewer ranges than this are searched directly.
+const INDEX_MIN_RANGES: usize = 256;
+
 impl<K: Key> Family<K> {
+    fn new(starts: Vec<K>, set_ids: Vec<u32>) -> Self {
+        let index = if starts.len() >= INDEX_MIN_RANGES {
+            let mut index = Vec::with_capacity(65537);
+            let mut i = 0usize;
+            for b in 0..65536usize {
+                let first = K::bucket_start(b);
+                while i + 1 < starts.len() && starts[i + 1] <= first {
+                    i += 1;
+                }
+                index.push(i as u32);
+            }
+            index.push((starts.len() - 1) as u32);
+            index.into_boxed_slice()
+        } else {
+            Box::default()
+        };
+        Family {
+            starts: starts.into_boxed_slice(),
+            set_ids: set_ids.into_boxed_slice(),
+            index,
+        }
+    }
+
     fn find(&self, a: K) -> (u32, u8) {
-        // `starts[0]` is always 0, so the partition point is at least 1.
-        let i = self.starts.partition_point(|&s| s <= a) - 1;
+        let i = if self.index.is_empty() {
+            // `starts[0]` is always 0, so the partition point is at least 1.
+            self.starts.partition_point(|&s| s <= a) - 1
+        } else {
+            let b = a.top16();
+            let lo = self.index[b] as usize;
+            let hi = self.index[b + 1] as usize;
+            // The range holding `a` is among lo..=hi, and starts[lo] <= a.
+            lo + self.starts[lo + 1..=hi].partition_point(|&s| s <= a)
+        };
         let mut scope = 0;
         if i > 0 {
             scope = a.split_len(self.starts[i].pred());
@@ -344,10 +393,7 @@ fn build_family<K: Key, V: Copy + Eq + Hash>(
     if let Some(c) = cur {
         emit(c, 0);
     }
-    Family {
-        starts: starts.into_boxed_slice(),
-        set_ids: set_ids.into_boxed_slice(),
-    }
+    Family::new(starts, set_ids)
 }
 
 #[cfg(test)]

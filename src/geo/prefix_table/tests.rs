@@ -337,3 +337,27 @@ proptest! {
         check(&t, &spans, &addrs, 128);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    /// Large tables use the first-level index; the answers must not change.
+    #[test]
+    fn prop_v4_indexed_tables_answer_like_the_naive_scan(
+        prefixes in prop::collection::vec((any::<u32>(), 8u8..=30, 0u32..4), 300..500),
+        addrs in prop::collection::vec(any::<u32>(), 40),
+    ) {
+        let nets: Vec<(IpNet, u32)> = prefixes.iter()
+            .map(|&(b, l, v)| (IpNet::V4(Ipv4Net::new(Ipv4Addr::from(b), l).unwrap().trunc()), v))
+            .collect();
+        let spans: Vec<Naive> = nets.iter().map(|(n, v)| match n {
+            IpNet::V4(n) => Naive { start: u32::from(n.network()).into(), end: u32::from(n.broadcast()).into(), len: n.prefix_len(), value: *v },
+            IpNet::V6(_) => unreachable!(),
+        }).collect();
+        let t = PrefixTable::new(nets);
+        prop_assume!(t.range_count() >= super::INDEX_MIN_RANGES);
+        let extra: Vec<u128> = addrs.iter().map(|&a| u128::from(a)).collect();
+        let edges: Vec<u128> = probe_points(&spans[..20], &extra, u32::MAX.into());
+        check(&t, &spans, &edges, 32);
+    }
+}
