@@ -77,6 +77,30 @@ pub struct Pool {
     pub fallback: Vec<usize>,
     /// Counter slot for metrics (assigned when the snapshot is installed).
     pub metrics_slot: u16,
+    /// Indices of the IPv4 targets (`[0]`) and the IPv6 targets (`[1]`), in listed order.
+    pub by_family: [Box<[u16]>; 2],
+}
+
+impl Pool {
+    pub fn new(name: String, targets: Vec<Target>, fallback: Vec<usize>) -> Self {
+        let family = |v6: bool| -> Box<[u16]> {
+            (0..targets.len() as u16)
+                .filter(|&i| targets[i as usize].addr.is_ipv6() == v6)
+                .collect()
+        };
+        Pool {
+            by_family: [family(false), family(true)],
+            name,
+            targets,
+            fallback,
+            metrics_slot: 0,
+        }
+    }
+
+    /// Indices of the targets that answer A (`v6` false) or AAAA (`v6` true).
+    pub fn family(&self, v6: bool) -> &[u16] {
+        &self.by_family[v6 as usize]
+    }
 }
 
 #[derive(Debug)]

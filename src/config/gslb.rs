@@ -261,12 +261,7 @@ impl RecordCtx<'_> {
                     tail,
                 });
             }
-            pools.push(Pool {
-                name: pname.to_string(),
-                targets,
-                fallback,
-                metrics_slot: 0,
-            });
+            pools.push(Pool::new(pname.to_string(), targets, fallback));
         }
         if sink.problems.len() > before {
             return None;

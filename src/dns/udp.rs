@@ -26,9 +26,44 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     }
     // Room for bursts while a worker is busy.
     let _ = socket.set_recv_buffer_size(4 << 20);
+    never_fragment(&socket, addr);
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(STOP_POLL))?;
     Ok(socket.into())
+}
+
+/// Replies are at most 1232 bytes, sized never to need fragmentation: send them with DF
+/// and ignore path-MTU information (IP_PMTUDISC_PROBE), so forged ICMP "fragmentation
+/// needed" messages cannot make the kernel fragment our answers (RFC 8900 and DNS Flag
+/// Day 2020). With DF set the kernel also skips choosing an IP ID per packet.
+fn never_fragment(socket: &Socket, addr: SocketAddr) {
+    use std::os::fd::AsRawFd;
+    let (level, name, value) = if addr.is_ipv4() {
+        (
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_PROBE,
+        )
+    } else {
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_PROBE,
+        )
+    };
+    // SAFETY: a plain setsockopt with an int option value on a valid socket.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        tracing::debug!(error = %io::Error::last_os_error(), "cannot set path MTU discovery mode");
+    }
 }
 
 /// Starts one worker thread per socket. Each loops until `stop` is set.

@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 
 use crate::dns::query::TYPE_AAAA;
 use crate::geo::{RegionMatch, Specificity};
-use crate::gslb::{AllDown, GslbRecord, Policy, Pool};
+use crate::gslb::{AllDown, GslbRecord, Policy};
 use crate::health::HealthView;
 use crate::snapshot::Snapshot;
 pub use policy::Order;
@@ -98,16 +98,14 @@ pub fn select(
         &mut order,
     );
 
-    let family = |pool: &Pool| -> Order {
-        (0..pool.targets.len() as u16)
-            .filter(|&i| pool.targets[i as usize].addr.is_ipv6() == v6)
-            .collect()
-    };
     let mut chosen = None;
     for &(p, _) in &order {
-        let usable: Order = family(&rec.pools[p])
-            .into_iter()
-            .filter(|&i| health.usable(&rec.pools[p].targets[i as usize]))
+        let pool = &rec.pools[p];
+        let usable: Order = pool
+            .family(v6)
+            .iter()
+            .copied()
+            .filter(|&i| health.usable(&pool.targets[i as usize]))
             .collect();
         if !usable.is_empty() {
             chosen = Some((p, usable));
@@ -118,7 +116,7 @@ pub fn select(
     if chosen.is_none() {
         let with_family = order
             .iter()
-            .map(|&(p, _)| (p, family(&rec.pools[p])))
+            .map(|&(p, _)| (p, Order::from_slice(rec.pools[p].family(v6))))
             .find(|(_, f)| !f.is_empty());
         if let Some((p, f)) = with_family {
             all_down = true;

@@ -94,9 +94,9 @@ mod tests {
     use crate::snapshot::RrTail;
 
     fn pool(addrs: &[(&str, u32)]) -> Pool {
-        Pool {
-            name: "p".into(),
-            targets: addrs
+        Pool::new(
+            "p".into(),
+            addrs
                 .iter()
                 .map(|(a, w)| Target {
                     addr: a.parse().unwrap(),
@@ -105,9 +105,8 @@ mod tests {
                     tail: RrTail::new(1, 30, &[0; 4]),
                 })
                 .collect(),
-            fallback: vec![],
-            metrics_slot: 0,
-        }
+            vec![],
+        )
     }
 
     fn all(p: &Pool) -> Order {
