@@ -11,9 +11,17 @@ pub const BATCH: usize = 16;
 /// Largest query we read; longer datagrams are dropped (queries are small).
 pub const MAX_QUERY: usize = 1280;
 
+/// Control-message space per datagram (one IP_PKTINFO or IPV6_PKTINFO), 8-byte aligned.
+type Ctrl = [u64; 8];
+
 /// Receive and send buffers for one socket, reused for every batch.
 pub struct Batch {
     fd: RawFd,
+    /// The socket is bound to a wildcard address: replies must leave from the address each
+    /// query was sent to, which the kernel reports per datagram (IP_PKTINFO).
+    pktinfo: bool,
+    ctrl: Vec<Ctrl>,
+    out_ctrl: Vec<Ctrl>,
     bufs: Vec<[u8; MAX_QUERY]>,
     addrs: Vec<libc::sockaddr_storage>,
     iov: Vec<libc::iovec>,
@@ -28,11 +36,16 @@ pub struct Batch {
 unsafe impl Send for Batch {}
 
 impl Batch {
-    pub fn new(socket: &impl AsRawFd) -> Self {
+    /// Buffers for `socket`. With `pktinfo`, the socket must have IP_PKTINFO (IPv4) or
+    /// IPV6_RECVPKTINFO (IPv6) enabled (see `enable_pktinfo`).
+    pub fn new(socket: &impl AsRawFd, pktinfo: bool) -> Self {
         // SAFETY: all-zero is a valid value for these plain C structs.
         let z = || unsafe { zeroed::<libc::mmsghdr>() };
         Batch {
             fd: socket.as_raw_fd(),
+            pktinfo,
+            ctrl: vec![[0; 8]; BATCH],
+            out_ctrl: vec![[0; 8]; BATCH],
             bufs: vec![[0u8; MAX_QUERY]; BATCH],
             // SAFETY: as above.
             addrs: vec![unsafe { zeroed() }; BATCH],
@@ -58,6 +71,10 @@ impl Batch {
             h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
             h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_flags = 0;
+            if self.pktinfo {
+                h.msg_control = self.ctrl[i].as_mut_ptr().cast();
+                h.msg_controllen = size_of::<Ctrl>() as _;
+            }
             self.msgs[i].msg_len = 0;
         }
         // SAFETY: every header points at a live buffer, iovec and address of the stated sizes.
@@ -110,6 +127,16 @@ impl Batch {
             h.msg_iovlen = 1;
             h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
             h.msg_namelen = self.msgs[i].msg_hdr.msg_namelen;
+            h.msg_control = std::ptr::null_mut();
+            h.msg_controllen = 0;
+            if self.pktinfo {
+                // SAFETY: msgs[i] was filled by recvmmsg with a control buffer we own.
+                let len = unsafe { reply_source(&self.msgs[i].msg_hdr, &mut self.out_ctrl[k]) };
+                if len > 0 {
+                    h.msg_control = self.out_ctrl[k].as_mut_ptr().cast();
+                    h.msg_controllen = len as _;
+                }
+            }
             k += 1;
         }
         let mut sent = 0;
@@ -136,6 +163,90 @@ impl Batch {
             }
         }
     }
+}
+
+/// Turns on per-datagram destination addresses for a socket bound to a wildcard address.
+pub fn enable_pktinfo(socket: &impl AsRawFd, ipv6: bool) -> io::Result<()> {
+    let (level, name) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    let on: libc::c_int = 1;
+    // SAFETY: a plain setsockopt with an int option value on a valid socket.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Writes into `out` a control message that makes the reply leave from the address the
+/// query in `received` was sent to. Returns its length (0 when the query carried none).
+///
+/// # Safety
+/// `received` must be a header filled by `recvmmsg` whose control buffer is still alive.
+unsafe fn reply_source(received: &libc::msghdr, out: &mut Ctrl) -> usize {
+    let mut cmsg = libc::CMSG_FIRSTHDR(received);
+    while !cmsg.is_null() {
+        let c = &*cmsg;
+        let data = libc::CMSG_DATA(cmsg);
+        let mut reply = libc::msghdr { ..zeroed() };
+        reply.msg_control = out.as_mut_ptr().cast();
+        if c.cmsg_level == libc::IPPROTO_IP && c.cmsg_type == libc::IP_PKTINFO {
+            let got = std::ptr::read_unaligned(data.cast::<libc::in_pktinfo>());
+            let info = libc::in_pktinfo {
+                ipi_ifindex: 0,
+                ipi_spec_dst: got.ipi_addr,
+                ipi_addr: libc::in_addr { s_addr: 0 },
+            };
+            return write_cmsg(&mut reply, out, libc::IPPROTO_IP, libc::IP_PKTINFO, &info);
+        }
+        if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+            let got = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+            return write_cmsg(
+                &mut reply,
+                out,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_PKTINFO,
+                &got,
+            );
+        }
+        cmsg = libc::CMSG_NXTHDR(received, cmsg);
+    }
+    0
+}
+
+/// Writes one control message holding `value` at the start of `out`; returns the space used.
+///
+/// # Safety
+/// `msg.msg_control` must point at `out`.
+unsafe fn write_cmsg<T>(
+    msg: &mut libc::msghdr,
+    out: &mut Ctrl,
+    level: i32,
+    kind: i32,
+    value: &T,
+) -> usize {
+    let space = libc::CMSG_SPACE(size_of::<T>() as u32) as usize;
+    debug_assert!(space <= size_of::<Ctrl>());
+    out.fill(0);
+    msg.msg_controllen = space as _;
+    let cmsg = libc::CMSG_FIRSTHDR(msg);
+    (*cmsg).cmsg_level = level;
+    (*cmsg).cmsg_type = kind;
+    (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<T>() as u32) as _;
+    std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<T>(), std::ptr::read(value));
+    space
 }
 
 fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {

@@ -27,6 +27,9 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     // Room for bursts while a worker is busy.
     let _ = socket.set_recv_buffer_size(4 << 20);
     never_fragment(&socket, addr);
+    if addr.ip().is_unspecified() {
+        super::mmsg::enable_pktinfo(&socket, addr.is_ipv6())?;
+    }
     socket.bind(&addr.into())?;
     socket.set_read_timeout(Some(STOP_POLL))?;
     Ok(socket.into())
@@ -86,7 +89,8 @@ pub fn spawn_workers(
 }
 
 fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
-    let mut batch = Batch::new(&sock);
+    let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
+    let mut batch = Batch::new(&sock, wildcard);
     let mut rotation = 0u64;
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
