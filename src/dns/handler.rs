@@ -29,6 +29,18 @@ pub enum Transport {
     Tcp,
 }
 
+impl<'a> Context<'a> {
+    /// A context for one query served from `serving`.
+    pub fn serving(serving: &'a crate::state::Serving, rotation: u64) -> Self {
+        Context {
+            snapshot: &serving.snapshot,
+            health: &serving.health,
+            rotation,
+            trace: None,
+        }
+    }
+}
+
 /// Longest CNAME chain followed inside our zones.
 const MAX_CHAIN: usize = 8;
 

@@ -115,12 +115,7 @@ async fn connection(
         let answered = {
             let serving = shared.serving.load();
             rotation = rotation.wrapping_add(1);
-            let mut ctx = Context {
-                snapshot: &serving.snapshot,
-                health: &serving.health,
-                rotation,
-                trace: None,
-            };
+            let mut ctx = Context::serving(&serving, rotation);
             handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
         };
         let Some(outcome) = answered else {

@@ -110,12 +110,7 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
             outcomes[i] = match (data, peer) {
                 (Some(packet), Some(peer)) => {
                     rotation = rotation.wrapping_add(1);
-                    let mut ctx = Context {
-                        snapshot: &serving.snapshot,
-                        health: &serving.health,
-                        rotation,
-                        trace: None,
-                    };
+                    let mut ctx = Context::serving(&serving, rotation);
                     let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
                     match &o {
                         None => reply.clear(),
