@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
 use common::*;
@@ -136,14 +136,7 @@ fn ecs_query(name: &str, rtype: RecordType, client: &str) -> Message {
 
 /// The A/AAAA addresses in the answer section.
 fn addresses(m: &Message) -> BTreeSet<IpAddr> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-            _ => None,
-        })
-        .collect()
+    common::answer_addresses(m).into_iter().collect()
 }
 
 /// The union of A answers for www.example.com from the europe client over several UDP and

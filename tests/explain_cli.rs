@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use serde_json::Value;
 
 use common::*;
@@ -72,14 +72,7 @@ fn json_addresses(v: &Value) -> BTreeSet<IpAddr> {
 }
 
 fn reply_addresses(m: &Message) -> BTreeSet<IpAddr> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-            _ => None,
-        })
-        .collect()
+    common::answer_addresses(m).into_iter().collect()
 }
 
 fn ips(list: &[&str]) -> BTreeSet<IpAddr> {

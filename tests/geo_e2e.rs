@@ -41,14 +41,7 @@ fn ips(list: &[&str]) -> BTreeSet<IpAddr> {
 
 /// The A/AAAA addresses of the answer section, in answer order.
 fn addr_list(m: &Message) -> Vec<IpAddr> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-            _ => None,
-        })
-        .collect()
+    common::answer_addresses(m).into_iter().collect()
 }
 
 fn addr_set(m: &Message) -> BTreeSet<IpAddr> {

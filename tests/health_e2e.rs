@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
 use common::*;
@@ -350,14 +350,7 @@ fn ask(s: &Server, name: &str, client: Option<&str>) -> Message {
 }
 
 fn addrs(m: &Message) -> BTreeSet<IpAddr> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            RData::AAAA(a) => Some(IpAddr::V6(a.0)),
-            _ => None,
-        })
-        .collect()
+    common::answer_addresses(m).into_iter().collect()
 }
 
 fn set(list: &[IpAddr]) -> BTreeSet<IpAddr> {

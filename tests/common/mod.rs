@@ -639,3 +639,16 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// The A/AAAA addresses of the answer section, in answer order.
+pub fn answer_addresses(m: &Message) -> Vec<std::net::IpAddr> {
+    use hickory_proto::rr::RData;
+    m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+            RData::AAAA(a) => Some(std::net::IpAddr::V6(a.0)),
+            _ => None,
+        })
+        .collect()
+}
