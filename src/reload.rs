@@ -96,6 +96,7 @@ impl Reloader {
                         shared.metrics.assign_slots(&mut snap);
                         let summary = (snap.zones.len(), snap.gslb.records.len());
                         monitor.install(Arc::new(snap));
+                        crate::state::release_freed_memory();
                         let generation = {
                             let mut s = st.lock().unwrap();
                             s.generation += 1;

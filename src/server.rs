@@ -121,6 +121,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
 
     let monitor = Monitor::new(shared.clone(), cfg.state_file.clone());
     monitor.install(Arc::new(snapshot));
+    crate::state::release_freed_memory();
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());
     reloader.watch_sighup().map_err(ServeError::Start)?;
     let _watcher = if cfg.watch {

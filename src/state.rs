@@ -55,3 +55,14 @@ impl Shared {
         self.serving.store(Arc::new(next));
     }
 }
+
+/// Gives memory freed by a (re)load back to the operating system. Loading reads whole
+/// databases and lists and builds large temporary vectors; without this the allocator keeps
+/// that peak as resident memory for the life of the process.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the OS; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
