@@ -155,14 +155,14 @@ impl<V> PrefixTable<V> {
 
     /// Number of disjoint ranges after flattening (IPv4 + IPv6); mostly for diagnostics.
     pub fn range_count(&self) -> usize {
-        self.v4.starts.len() + self.v6.starts.len()
+        self.v4.ranges.len() + self.v6.ranges.len()
     }
 
     /// Approximate heap memory used by the table, in bytes.
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.v4.starts.len() * (size_of::<u32>() * 2)
-            + self.v6.starts.len() * (size_of::<u128>() + size_of::<u32>())
+        self.v4.ranges.len() * size_of::<(u32, u32)>()
+            + self.v6.ranges.len() * size_of::<(u128, u32)>()
             + self.set_offsets.len() * size_of::<u32>()
             + self.set_items.len() * size_of::<Match<V>>()
             + (self.v4.index.len() + self.v6.index.len()) * size_of::<u32>()
@@ -216,8 +216,9 @@ impl_key!(u128);
 /// `starts[i] ..= starts[i + 1] - 1` (the last one runs to the end of the space).
 #[derive(Debug, Clone)]
 struct Family<K> {
-    starts: Box<[K]>,
-    set_ids: Box<[u32]>,
+    /// (start, match set id), sorted by start: the set id sits next to the start the search
+    /// lands on, so it comes with the same cache line.
+    ranges: Box<[(K, u32)]>,
     /// First-level index for large tables: `index[b]` is the range holding the first
     /// address of bucket `b` (top 16 bits), so a lookup binary-searches only the few ranges
     /// of its bucket instead of the whole table (one or two cache misses instead of ~20).
@@ -245,8 +246,7 @@ impl<K: Key> Family<K> {
             Box::default()
         };
         Family {
-            starts: starts.into_boxed_slice(),
-            set_ids: set_ids.into_boxed_slice(),
+            ranges: starts.into_iter().zip(set_ids).collect(),
             index,
         }
     }
@@ -254,22 +254,22 @@ impl<K: Key> Family<K> {
     fn find(&self, a: K) -> (u32, u8) {
         let i = if self.index.is_empty() {
             // `starts[0]` is always 0, so the partition point is at least 1.
-            self.starts.partition_point(|&s| s <= a) - 1
+            self.ranges.partition_point(|r| r.0 <= a) - 1
         } else {
             let b = a.top16();
             let lo = self.index[b] as usize;
             let hi = self.index[b + 1] as usize;
             // The range holding `a` is among lo..=hi, and starts[lo] <= a.
-            lo + self.starts[lo + 1..=hi].partition_point(|&s| s <= a)
+            lo + self.ranges[lo + 1..=hi].partition_point(|r| r.0 <= a)
         };
         let mut scope = 0;
         if i > 0 {
-            scope = a.split_len(self.starts[i].pred());
+            scope = a.split_len(self.ranges[i].0.pred());
         }
-        if let Some(&next) = self.starts.get(i + 1) {
+        if let Some(&(next, _)) = self.ranges.get(i + 1) {
             scope = scope.max(a.split_len(next));
         }
-        (self.set_ids[i], scope)
+        (self.ranges[i].1, scope)
     }
 }
 
