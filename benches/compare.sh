@@ -9,7 +9,8 @@
 # alternate the servers so machine drift hits all of them alike. For each server and workload
 # it prints the median over rounds of: answered qps, lost queries, loaded p50/p99 latency,
 # server CPU microseconds per answered query (the stable figure), unloaded p50/p99 (one query
-# in flight) and RSS; then the gslbd/gdnsd ratios. Every run is bounded in time; only the
+# in flight, client on the other CPU, and client on the server's CPU) and RSS; then the
+# gslbd/gdnsd ratios. Every run is bounded in time; only the
 # processes this script starts are stopped, by pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -128,6 +129,9 @@ wait_ready() { # port
   return 1
 }
 for p in $PORT_GSLBD $PORT_GDNSD $PORT_KNOT; do wait_ready "$p"; done
+# Knot pins its worker threads to CPUs by itself; put every thread of every server back on
+# the server CPU so none shares a core with the load generator.
+for pid in "$PID_gslbd" "$PID_gdnsd" "$PID_knot"; do taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null; done
 for p in $PORT_GSLBD $PORT_GDNSD; do
   got=$(dig @127.0.0.1 -p "$p" geo.example.test +subnet=81.2.0.0/24 +short)
   echo "port $p geo answer for a sample client: $got" >&2
@@ -138,17 +142,18 @@ CLK=$(getconf CLK_TCK)
 RESULTS="$WORK/results.txt"
 : > "$RESULTS"
 
-run() { # server pid port workload window
-  local server=$1 pid=$2 port=$3 workload=$4 window=$5 seconds=$6
+run() { # server pid port workload window seconds [sockets] [cpu] [label]
+  local server=$1 pid=$2 port=$3 workload=$4 window=$5 seconds=$6 sockets=${7:-4}
+  local cpu_for_load=${8:-$LOAD_CPU} label=${9:-$5}
   local t0 t1 out
   t0=$(ticks "$pid")
-  out=$(taskset -c "$LOAD_CPU" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload.bin" "$seconds" "$window" 4 32)
+  out=$(taskset -c "$cpu_for_load" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload.bin" "$seconds" "$window" "$sockets" 32)
   t1=$(ticks "$pid")
   local answered
   answered=$(sed 's/.*answered=\([0-9]*\).*/\1/' <<<"$out")
   local cpu
   cpu=$(awk -v a="$t0" -v b="$t1" -v n="$answered" -v c="$CLK" 'BEGIN { printf "%.3f", (b - a) / c * 1e6 / (n > 0 ? n : 1) }')
-  echo "$server $workload window=$window $out cpu_us=$cpu" >> "$RESULTS"
+  echo "$server $workload window=$label $out cpu_us=$cpu" >> "$RESULTS"
 }
 
 SERVERS="gslbd gdnsd knot"
@@ -159,7 +164,10 @@ for round in $(seq 1 "$ROUNDS"); do
     for w in static geo; do
       [ "$s" = knot ] && [ "$w" = geo ] && continue
       run "$s" "${!pid_var}" "${!port_var}" "$w" 256 "$DURATION"
-      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2
+      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1
+      # One query in flight, client on the server's CPU: the server's own latency without
+      # the virtual machine's cross-CPU wake-up (about 70 µs here).
+      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1 "$SERVER_CPU" same
     done
   done
 done
@@ -181,11 +189,12 @@ for line in open(sys.argv[1]):
 def med(server, workload, window, key):
     r = rows.get((server, workload, window))
     return statistics.median(float(x[key]) for x in r) if r else None
-print(f"{'server':8} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9}")
+print(f"{'server':8} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9} {'same_p50':>9} {'same_p99':>9}")
 for (server, workload, window) in sorted(k for k in rows if k[2] == "256"):
     g = lambda k, w="256": med(server, workload, w, k)
     print(f"{server:8} {workload:8} {g('qps'):9.0f} {g('lost'):6.0f} {g('p50_us'):6.0f} {g('p99_us'):6.0f} "
-          f"{g('cpu_us'):9.3f} {g('p50_us', '1'):9.0f} {g('p99_us', '1'):9.0f}")
+          f"{g('cpu_us'):9.3f} {g('p50_us', '1'):9.0f} {g('p99_us', '1'):9.0f} "
+          f"{g('p50_us', 'same'):9.0f} {g('p99_us', 'same'):9.0f}")
 print()
 for workload in ("static", "geo"):
     ratios_cpu, ratios_qps = [], []
