@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use rustc_hash::FxHashMap;
 
-use crate::dns::name::{label_offsets, WireName};
+use crate::dns::name::{label_offsets, suffix_offset, WireName};
+
+/// Up to this many zones, the zone of a name is found by comparing suffixes directly.
+const LINEAR_ZONES: usize = 8;
 use crate::geo::RegionMap;
 use crate::gslb::GslbSet;
 
@@ -112,8 +115,13 @@ impl Snapshot {
 
     /// The zone holding `qname` (lowercase wire format): the one with the longest origin.
     pub fn zone_for(&self, qname: &[u8]) -> Option<&Zone> {
-        if self.zone_index.is_empty() {
-            return None;
+        if self.zones.len() <= LINEAR_ZONES {
+            // A handful of zones: comparing suffixes beats hashing every suffix of the name.
+            return self
+                .zones
+                .iter()
+                .filter(|z| suffix_offset(qname, z.origin.as_bytes()).is_some())
+                .max_by_key(|z| z.origin.as_bytes().len());
         }
         label_offsets(qname)
             .chain(std::iter::once(qname.len() - 1))

@@ -977,7 +977,10 @@ fn garbage_packets_never_crash_the_server() {
     sock.send(&sentinel).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while !replies.iter().any(|r| r[..2] == [0xbe, 0xef]) {
-        assert!(Instant::now() < deadline, "no answer to the final valid query");
+        assert!(
+            Instant::now() < deadline,
+            "no answer to the final valid query"
+        );
         drain(&sock, &mut replies);
         std::thread::yield_now();
     }

@@ -88,6 +88,9 @@ fn formerr(p: &[u8]) -> Reject {
 }
 
 /// Parses a query packet.
+// Inlined so the query (with its 255-byte name buffer) is built in the caller's frame
+// instead of being copied out.
+#[inline(always)]
 pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
     if p.len() < 12 || p[2] & 0x80 != 0 {
         return Err(Reject::Drop);
