@@ -53,26 +53,6 @@ fn lo(test: u8, host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 61, test, host))
 }
 
-/// Calls `f` every 50 ms until it returns `Ok`, for at most `within`; returns its value and how
-/// long it took. On time-out, fails with `what` and the last `Err` (what was seen instead).
-fn wait_for<T>(
-    what: &str,
-    within: Duration,
-    mut f: impl FnMut() -> Result<T, String>,
-) -> (T, Duration) {
-    let start = Instant::now();
-    let deadline = start + within;
-    loop {
-        match f() {
-            Ok(v) => return (v, start.elapsed()),
-            Err(last) if Instant::now() >= deadline => {
-                panic!("{what}: not within {within:?}; last seen: {last}")
-            }
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Backends: a tiny HTTP server and a plain TCP listener on loopback
 

@@ -652,3 +652,23 @@ pub fn answer_addresses(m: &Message) -> Vec<std::net::IpAddr> {
         })
         .collect()
 }
+
+/// Calls `f` every 50 ms until it returns `Ok`, for at most `within`; returns its value and how
+/// long it took. On time-out, fails with `what` and the last `Err` (what was seen instead).
+pub fn wait_for<T>(
+    what: &str,
+    within: Duration,
+    mut f: impl FnMut() -> Result<T, String>,
+) -> (T, Duration) {
+    let start = Instant::now();
+    let deadline = start + within;
+    loop {
+        match f() {
+            Ok(v) => return (v, start.elapsed()),
+            Err(last) if Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen: {last}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
