@@ -89,19 +89,51 @@ fn log_summary(snap: &Snapshot) {
         zones = snap.zones.len(),
         names,
         regions = snap.geo.regions.len(),
+        network_prefixes = snap.geo.networks.len(),
         gslb_records = snap.gslb.records.len(),
         probes = snap.gslb.probes.len(),
-        location_db = snap
-            .geo
-            .location
-            .as_ref()
-            .map(|d| d.path().display().to_string()),
-        asn_db = snap
-            .geo
-            .asn
-            .as_ref()
-            .map(|d| d.path().display().to_string()),
         "configuration loaded"
+    );
+    if let Some(db) = &snap.geo.location {
+        log_database(
+            "location",
+            db.path(),
+            db.database_type(),
+            db.build_epoch(),
+            db.record_count(),
+            db.heap_bytes(),
+        );
+    }
+    if let Some(db) = &snap.geo.asn {
+        log_database(
+            "asn",
+            db.path(),
+            db.database_type(),
+            db.build_epoch(),
+            db.record_count(),
+            db.heap_bytes(),
+        );
+    }
+}
+
+/// Which database build is serving: the first thing to check when answers look wrong.
+fn log_database(
+    role: &str,
+    path: &std::path::Path,
+    kind: &str,
+    epoch: u64,
+    records: usize,
+    bytes: usize,
+) {
+    let built = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
+    tracing::info!(
+        role,
+        path = %path.display(),
+        database_type = kind,
+        built = %humantime::format_rfc3339_seconds(built),
+        distinct_records = records,
+        table_bytes = bytes,
+        "database loaded"
     );
 }
 
