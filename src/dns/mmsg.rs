@@ -1,5 +1,7 @@
 //! Batched datagram I/O: `recvmmsg`/`sendmmsg` over one socket with reused buffers, so a busy
-//! UDP worker makes two system calls per batch of queries instead of two per query.
+//! UDP worker makes two system calls per batch of queries instead of two per query. The calls
+//! are made directly (`syscall`), skipping glibc's thread-cancellation bookkeeping around them:
+//! worker threads are never cancelled.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -79,12 +81,13 @@ impl Batch {
         }
         // SAFETY: every header points at a live buffer, iovec and address of the stated sizes.
         let n = unsafe {
-            libc::recvmmsg(
+            libc::syscall(
+                libc::SYS_recvmmsg,
                 self.fd,
                 self.msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
                 libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
+                std::ptr::null_mut::<libc::timespec>(),
             )
         };
         if n < 0 {
@@ -143,7 +146,8 @@ impl Batch {
         while sent < k {
             // SAFETY: headers [sent, k) point at live replies, iovecs and addresses.
             let r = unsafe {
-                libc::sendmmsg(
+                libc::syscall(
+                    libc::SYS_sendmmsg,
                     self.fd,
                     self.out_msgs[sent..].as_mut_ptr(),
                     (k - sent) as libc::c_uint,
