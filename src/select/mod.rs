@@ -132,8 +132,14 @@ pub fn select(
         .map(|&(_, why)| root_reason(&order, &matches, why))
         .unwrap_or(Specificity::Default);
 
-    let mut scope = if rec.needs.any() { info.scope() } else { 0 };
-    if rec.policy == Policy::Sticky {
+    // A record with no target of this family answers NODATA to everyone: scope 0.
+    let any_target = rec.pools.iter().any(|p| !p.family(v6).is_empty());
+    let mut scope = if rec.needs.any() && any_target {
+        info.scope()
+    } else {
+        0
+    };
+    if rec.policy == Policy::Sticky && any_target {
         scope = scope.max(if client.is_ipv6() { 56 } else { 24 });
     }
     let (pool, targets) = match chosen {

@@ -285,6 +285,22 @@ fn aaaa_falls_through_to_a_pool_with_ipv6_and_fallbacks_follow_health() {
 }
 
 #[test]
+fn nodata_for_a_family_no_pool_has_is_scope_zero() {
+    let f = fixture(
+        &[("10.0.0.0/8", loc("CN", "AS", None))],
+        &[],
+        json!({ "cn": [ { "countries": ["CN"] } ] }),
+        json!({ "v4only": { "policy": "all", "pools": pools(&["cn", "default"]) } }),
+    );
+    let up = HealthView::all_up();
+    assert_eq!(
+        f.pick("v4only", "10.1.1.1", TYPE_AAAA, &up),
+        ("NODATA".into(), 0)
+    );
+    assert_eq!(f.pick("v4only", "10.1.1.1", TYPE_A, &up), ("cn".into(), 8));
+}
+
+#[test]
 fn sticky_scope_is_at_least_the_hashed_prefix() {
     let f = fixture(
         &[],
