@@ -51,12 +51,12 @@ pub(crate) fn compile(
             };
             let ctx = RecordCtx {
                 name,
+                zone: &draft.zone.origin,
                 raw: g,
                 checks: &checks,
                 regions,
             };
-            if let Some(mut rec) = ctx.compile(&mut sink, &mut probe) {
-                rec.zone = draft.zone.origin.clone();
+            if let Some(rec) = ctx.compile(&mut sink, &mut probe) {
                 by_name.insert(name, set.records.len());
                 set.records.push(rec);
             }
@@ -152,6 +152,7 @@ fn compile_check(name: &str, c: &RawCheck, sink: &mut Sink<'_>) -> Option<CheckS
 
 struct RecordCtx<'a> {
     name: &'a str,
+    zone: &'a crate::dns::name::WireName,
     raw: &'a RawGslb,
     checks: &'a HashMap<&'a str, CheckSpec>,
     regions: &'a RegionMap,
@@ -275,7 +276,7 @@ impl RecordCtx<'_> {
         };
         Some(GslbRecord {
             name: self.name.to_string(),
-            zone: crate::dns::name::WireName::root(),
+            zone: self.zone.clone(),
             ttl,
             policy,
             max_answers,

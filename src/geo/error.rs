@@ -1,6 +1,5 @@
-//! `GeoError`: failures opening or querying MaxMind databases, naming the file involved.
+//! `GeoError`: failures opening MaxMind databases, naming the file involved.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// Error from the geo module. Every variant names the database file and the reason.
@@ -11,21 +10,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GeoError {
-    /// The file could not be read, memory-mapped, or is not a valid MaxMind DB.
+    /// The file could not be read, is not a valid MaxMind DB, or a record in it cannot be
+    /// decoded. (Lookups cannot fail: databases are compiled into tables when opened.)
     #[error("cannot open MaxMind database {}: {cause}", path.display())]
     Open {
         /// The database file.
         path: PathBuf,
-        /// Why it failed.
-        cause: maxminddb::MaxMindDbError,
-    },
-    /// The search tree or the record for an address could not be decoded.
-    #[error("lookup of {addr} in MaxMind database {} failed: {cause}", path.display())]
-    Lookup {
-        /// The database file.
-        path: PathBuf,
-        /// The address being looked up.
-        addr: IpAddr,
         /// Why it failed.
         cause: maxminddb::MaxMindDbError,
     },
