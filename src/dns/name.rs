@@ -10,11 +10,6 @@ use hickory_proto::rr::Name;
 pub struct WireName(Box<[u8]>);
 
 impl WireName {
-    /// The root name.
-    pub fn root() -> Self {
-        WireName(Box::new([0]))
-    }
-
     /// Parses presentation text (`www`, `@`, `www.example.com.`) relative to `origin`.
     /// Relative names are completed with the origin; `@` is the origin itself.
     pub fn parse(text: &str, origin: Option<&WireName>) -> Result<WireName, String> {
