@@ -171,6 +171,8 @@ pub struct Metrics {
     pub probes_failed: AtomicU64,
     pub reloads_ok: AtomicU64,
     pub reloads_failed: AtomicU64,
+    /// File-watcher events that found the files as the last load read them.
+    pub reloads_unchanged: AtomicU64,
     pub generation: AtomicU64,
 }
 
@@ -290,6 +292,11 @@ impl Metrics {
             o,
             "gslbd_reloads_total{{result=\"failed\"}} {}",
             self.reloads_failed.load(Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "gslbd_reloads_total{{result=\"unchanged\"}} {}",
+            self.reloads_unchanged.load(Relaxed)
         );
         let _ = writeln!(o, "# HELP gslbd_config_generation Generation of the configuration being served.\n# TYPE gslbd_config_generation gauge\ngslbd_config_generation {}", self.generation.load(Relaxed));
         let _ = writeln!(o, "# HELP gslbd_probes_total Health probes, by result.\n# TYPE gslbd_probes_total counter");

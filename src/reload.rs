@@ -13,6 +13,48 @@ use crate::health::Monitor;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
+/// The trigger name of the file watcher.
+const FILE_CHANGE: &str = "file change";
+
+/// A fingerprint of every file under `dirs` (following symlinks, as the loader does): path,
+/// size, modification time and inode. Any write or rename changes it.
+fn fingerprint(dirs: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::MetadataExt;
+    let mut entries = Vec::new();
+    let mut stack: Vec<(PathBuf, usize)> = dirs.iter().map(|d| (d.clone(), 0)).collect();
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if depth < 8 {
+                    stack.push((path, depth + 1));
+                }
+            } else {
+                let link = std::fs::read_link(&path).ok();
+                entries.push((
+                    path,
+                    link,
+                    meta.len(),
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                    meta.ino(),
+                ));
+            }
+        }
+    }
+    entries.sort();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    entries.hash(&mut h);
+    h.finish()
+}
+
 /// How long the watcher waits for writes to stop before reloading.
 pub const QUIET: Duration = Duration::from_millis(400);
 
@@ -83,6 +125,9 @@ impl Reloader {
             .generation
             .store(1, std::sync::atomic::Ordering::Relaxed);
         let st = status.clone();
+        let dirs = [paths.zones.clone(), paths.geo.clone()];
+        // What the files looked like when the running configuration was last loaded.
+        let mut loaded_from = fingerprint(&dirs);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Requests that queued up while we were busy are served by this one load.
@@ -91,6 +136,18 @@ impl Reloader {
                     waiting.push(more);
                 }
                 let trigger = waiting[0].trigger;
+                let now_seen = fingerprint(&dirs);
+                if waiting.iter().all(|w| w.trigger == FILE_CHANGE) && now_seen == loaded_from {
+                    // The watcher saw the files a reload has already read (e.g. just after
+                    // POST /v1/reload): nothing to do.
+                    tracing::debug!("files unchanged since the last load; not reloading");
+                    shared
+                        .metrics
+                        .reloads_unchanged
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    continue;
+                }
+                loaded_from = now_seen;
                 let outcome = match load(&paths).await {
                     Ok(mut snap) => {
                         shared.metrics.assign_slots(&mut snap);
@@ -220,7 +277,7 @@ impl Reloader {
             while rx.recv().await.is_some() {
                 // Debounce: wait until the writes stop.
                 while let Ok(Some(())) = tokio::time::timeout(QUIET, rx.recv()).await {}
-                me.request("file change");
+                me.request(FILE_CHANGE);
             }
         });
         Ok(watcher)

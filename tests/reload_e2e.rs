@@ -1344,3 +1344,42 @@ fn big_configurations_reload_while_queries_are_answered() {
     assert_eq!(st["last_reload"]["ok"], json!(true), "{st}");
     assert_eq!(status_serial(&st, "big.test."), Some(3), "{st}");
 }
+
+/// An admin reload right after an edit reads the new files; the watcher, firing a moment
+/// later for the same edit, finds nothing new and does not reload (or bump the generation)
+/// a second time.
+#[test]
+fn the_watcher_does_not_reload_what_an_admin_reload_already_read() {
+    let z = Zones::new();
+    let file = z.file(
+        "example.net.json",
+        &www_zone("example.net.", 1, "192.0.2.1"),
+    );
+    let s = start(&z, &[]);
+    write_in_place(&file, &www_zone("example.net.", 2, "192.0.2.2"));
+    assert_eq!(reload_ok(&s), 2);
+    let unchanged = r#"gslbd_reloads_total{result="unchanged"}"#;
+    wait_until(
+        Instant::now() + Duration::from_secs(5),
+        "the watcher to see the edit",
+        || {
+            let n = metric(&s, unchanged);
+            (n >= 1.0).then_some(()).ok_or(format!("{unchanged} = {n}"))
+        },
+    );
+    assert_eq!(generation(&s), 2, "no second reload for the same files");
+    assert_eq!(ask(s.addr(), "www.example.net.").1, [ip4("192.0.2.2")]);
+    // A real change afterwards still reloads.
+    write_in_place(&file, &www_zone("example.net.", 3, "192.0.2.3"));
+    wait_until(
+        Instant::now() + Duration::from_secs(5),
+        "the next edit to be served",
+        || {
+            let got = ask(s.addr(), "www.example.net.").1;
+            (got == [ip4("192.0.2.3")])
+                .then_some(())
+                .ok_or(format!("{got:?}"))
+        },
+    );
+    assert_eq!(generation(&s), 3);
+}
