@@ -39,7 +39,7 @@ pub struct ServeConfig {
 pub enum ServeError {
     #[error("the configuration is not valid:\n{0}")]
     Config(Problems),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
