@@ -71,6 +71,12 @@ enum Command {
         /// UDP receive threads per listen address (default: one per CPU).
         #[arg(long)]
         udp_threads: Option<usize>,
+        /// Seconds a TCP connection may stay idle between queries before it is closed.
+        #[arg(long, default_value_t = 10.0)]
+        tcp_idle_timeout: f64,
+        /// Open TCP connections at most; more are closed at once.
+        #[arg(long, default_value_t = 1024)]
+        tcp_max_connections: usize,
         /// Log one query in every N at INFO (0: no query log).
         #[arg(long, default_value_t = 0)]
         query_log_sample: u64,
@@ -138,15 +144,23 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             admin_token,
             state_file,
             udp_threads,
+            tcp_idle_timeout,
+            tcp_max_connections,
             query_log_sample,
             no_watch,
         } => {
+            if !(tcp_idle_timeout.is_finite() && tcp_idle_timeout > 0.0) {
+                anyhow::bail!("--tcp-idle-timeout must be a positive number of seconds");
+            }
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let cfg = ServeConfig {
                 paths: config.paths(),
                 listen,
                 udp_workers: udp_threads.unwrap_or(cpus),
-                tcp: Default::default(),
+                tcp: gslbd::dns::tcp::TcpLimits {
+                    idle: std::time::Duration::from_secs_f64(tcp_idle_timeout),
+                    max_connections: tcp_max_connections.max(1),
+                },
                 admin: gslbd::admin::parse_listen(&admin).map_err(anyhow::Error::msg)?,
                 admin_token: admin_token.filter(|t| !t.is_empty()),
                 state_file,
