@@ -95,43 +95,22 @@ fn log_summary(snap: &Snapshot) {
         "configuration loaded"
     );
     if let Some(db) = &snap.geo.location {
-        log_database(
-            "location",
-            db.path(),
-            db.database_type(),
-            db.build_epoch(),
-            db.record_count(),
-            db.heap_bytes(),
-        );
+        log_database("location", db.info(), db.heap_bytes());
     }
     if let Some(db) = &snap.geo.asn {
-        log_database(
-            "asn",
-            db.path(),
-            db.database_type(),
-            db.build_epoch(),
-            db.record_count(),
-            db.heap_bytes(),
-        );
+        log_database("asn", db.info(), db.heap_bytes());
     }
 }
 
 /// Which database build is serving: the first thing to check when answers look wrong.
-fn log_database(
-    role: &str,
-    path: &std::path::Path,
-    kind: &str,
-    epoch: u64,
-    records: usize,
-    bytes: usize,
-) {
-    let built = std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch);
+fn log_database(role: &str, info: crate::geo::DbInfo<'_>, bytes: usize) {
+    let built = std::time::UNIX_EPOCH + std::time::Duration::from_secs(info.build_epoch);
     tracing::info!(
         role,
-        path = %path.display(),
-        database_type = kind,
+        path = %info.path.display(),
+        database_type = info.database_type,
         built = %humantime::format_rfc3339_seconds(built),
-        distinct_records = records,
+        distinct_records = info.records,
         table_bytes = bytes,
         "database loaded"
     );

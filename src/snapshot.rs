@@ -66,18 +66,6 @@ impl RrTail {
         v.extend_from_slice(rdata);
         RrTail(v.into_boxed_slice())
     }
-
-    pub fn rtype(&self) -> u16 {
-        u16::from_be_bytes([self.0[0], self.0[1]])
-    }
-
-    pub fn ttl(&self) -> u32 {
-        u32::from_be_bytes([self.0[4], self.0[5], self.0[6], self.0[7]])
-    }
-
-    pub fn rdata(&self) -> &[u8] {
-        &self.0[10..]
-    }
 }
 
 /// All records of one type at one name.
@@ -137,15 +125,6 @@ impl Snapshot {
                 zone,
                 node: zone.nodes.get(qname),
             },
-        }
-    }
-}
-
-impl Node {
-    pub fn rrset(&self, rtype: u16) -> Option<&Rrset> {
-        match self {
-            Node::Static(sets) => sets.iter().find(|s| s.rtype == rtype),
-            _ => None,
         }
     }
 }

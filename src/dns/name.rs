@@ -73,11 +73,6 @@ impl WireName {
         }
         out
     }
-
-    /// Number of labels, not counting the root.
-    pub fn label_count(&self) -> usize {
-        label_offsets(self.as_bytes()).count()
-    }
 }
 
 /// Offsets of each label start in a wire name, excluding the root label.

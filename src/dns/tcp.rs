@@ -22,15 +22,6 @@ pub struct TcpLimits {
     pub max_connections: usize,
 }
 
-impl Default for TcpLimits {
-    fn default() -> Self {
-        TcpLimits {
-            idle: Duration::from_secs(10),
-            max_connections: 1024,
-        }
-    }
-}
-
 /// Binds a TCP listener (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
 pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
@@ -96,6 +87,7 @@ async fn connection(
     let mut rd = BufReader::new(rd);
     let mut msg = Vec::new();
     let mut out = Vec::with_capacity(4096);
+    let mut framed = Vec::with_capacity(4098);
     let mut rotation = u64::from(peer.port());
     loop {
         let read = async {
@@ -122,7 +114,8 @@ async fn connection(
             cells.dropped();
             return;
         };
-        let mut framed = Vec::with_capacity(out.len() + 2);
+        // Length prefix and message in one write (one segment), from a reused buffer.
+        framed.clear();
         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
         framed.extend_from_slice(&out);
         if wr.write_all(&framed).await.is_err() {

@@ -7,7 +7,7 @@ use maxminddb::{LookupResult, MaxMindDbError};
 use serde::Deserialize;
 
 use super::error::GeoError;
-use super::mmdb::{non_empty, FlatRecord, Mmdb};
+use super::mmdb::{non_empty, DbInfo, FlatRecord, Mmdb};
 
 /// A GeoLite2-ASN or GeoIP2-ISP style database, flattened into memory at open time.
 #[derive(Debug)]
@@ -96,24 +96,9 @@ impl AsnDb {
         }
     }
 
-    /// The file this database was opened from.
-    pub fn path(&self) -> &Path {
-        self.db.path()
-    }
-
-    /// The `database_type` from the metadata, e.g. `GeoLite2-ASN`.
-    pub fn database_type(&self) -> &str {
-        self.db.database_type()
-    }
-
-    /// The build time from the metadata, in seconds since the Unix epoch.
-    pub fn build_epoch(&self) -> u64 {
-        self.db.build_epoch()
-    }
-
-    /// Number of distinct non-empty records in the database.
-    pub fn record_count(&self) -> usize {
-        self.db.record_count()
+    /// The file, type, build time and record count.
+    pub fn info(&self) -> DbInfo<'_> {
+        self.db.info()
     }
 
     /// Approximate heap memory used by the flattened database, in bytes.

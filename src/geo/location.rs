@@ -9,7 +9,7 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::error::GeoError;
-use super::mmdb::{non_empty, FlatRecord, Mmdb};
+use super::mmdb::{non_empty, DbInfo, FlatRecord, Mmdb};
 
 /// A GeoIP2/GeoLite2 City or Country database (or any DB with the same record layout),
 /// flattened into memory at open time.
@@ -162,24 +162,9 @@ impl LocationDb {
         }
     }
 
-    /// The file this database was opened from.
-    pub fn path(&self) -> &Path {
-        self.db.path()
-    }
-
-    /// The `database_type` from the metadata, e.g. `GeoLite2-City`.
-    pub fn database_type(&self) -> &str {
-        self.db.database_type()
-    }
-
-    /// The build time from the metadata, in seconds since the Unix epoch.
-    pub fn build_epoch(&self) -> u64 {
-        self.db.build_epoch()
-    }
-
-    /// Number of distinct non-empty locations in the database.
-    pub fn record_count(&self) -> usize {
-        self.db.record_count()
+    /// The file, type, build time and record count.
+    pub fn info(&self) -> DbInfo<'_> {
+        self.db.info()
     }
 
     /// Approximate heap memory used by the flattened database, in bytes.

@@ -49,6 +49,19 @@ pub(super) trait FlatRecord: Sized {
     fn from_key(key: Self::Key<'_>) -> Self;
 }
 
+/// Facts about an opened database, for logs and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbInfo<'a> {
+    /// The file it was opened from.
+    pub path: &'a Path,
+    /// The `database_type` from the metadata, e.g. `GeoLite2-City`.
+    pub database_type: &'a str,
+    /// The build time from the metadata, in seconds since the Unix epoch.
+    pub build_epoch: u64,
+    /// Number of distinct non-empty records.
+    pub records: usize,
+}
+
 /// A flattened MaxMind DB: a prefix table whose values index the interned records.
 #[derive(Debug)]
 pub(super) struct Mmdb<R> {
@@ -122,21 +135,14 @@ impl<R: FlatRecord> Mmdb<R> {
         self.records.get((id as usize).wrapping_sub(1))
     }
 
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub(super) fn database_type(&self) -> &str {
-        &self.database_type
-    }
-
-    pub(super) fn build_epoch(&self) -> u64 {
-        self.build_epoch
-    }
-
-    /// Number of distinct non-empty records.
-    pub(super) fn record_count(&self) -> usize {
-        self.records.len()
+    /// What the database is: file, type, build time and size.
+    pub(super) fn info(&self) -> DbInfo<'_> {
+        DbInfo {
+            path: &self.path,
+            database_type: &self.database_type,
+            build_epoch: self.build_epoch,
+            records: self.records.len(),
+        }
     }
 
     /// The distinct non-empty records.

@@ -11,6 +11,7 @@ pub mod testdb;
 pub use asn::{AsnDb, AsnInfo};
 pub use error::GeoError;
 pub use location::{Location, LocationDb, SubdivisionCode};
+pub use mmdb::DbInfo;
 pub use prefix_table::{Lookup, Match, PrefixTable};
 pub mod region_map;
 

@@ -113,7 +113,7 @@ fn built_asn_db() {
     )
     .unwrap();
     let (db, reader) = open_both(&path);
-    assert_eq!(db.database_type(), "GeoLite2-ASN");
+    assert_eq!(db.info().database_type, "GeoLite2-ASN");
     check_every_network(&db, &reader);
     let a = check_block(&db, &reader, ip("1.0.0.1"));
     assert_eq!(
@@ -198,7 +198,7 @@ fn maxmind_asn_test_db() {
     );
     let miss = check_block(&db, &reader, ip("127.0.0.1"));
     assert_eq!((miss.asn, miss.org_names().count()), (None, 0));
-    assert!(db.record_count() > 10 && db.heap_bytes() > 0);
+    assert!(db.info().records > 10 && db.heap_bytes() > 0);
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn equal_records_are_stored_once() {
     )
     .unwrap();
     let (db, reader) = open_both(&path);
-    assert_eq!(db.record_count(), 2);
+    assert_eq!(db.info().records, 2);
     // 1.0.0.0/24 and 1.0.1.0/24 are one block; 1.0.3.0/24 is not aligned with them.
     assert_eq!(check_block(&db, &reader, ip("1.0.0.1")).prefix_len, 23);
     assert_eq!(check_block(&db, &reader, ip("1.0.3.1")).prefix_len, 24);

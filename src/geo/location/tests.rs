@@ -333,8 +333,8 @@ fn open_errors_name_the_file() {
 #[test]
 fn maxmind_city_test_db() {
     let (db, reader) = open_both(Path::new(CITY_DB));
-    assert_eq!(db.database_type(), "GeoLite2-City");
-    assert_eq!(db.path(), Path::new(CITY_DB));
+    assert_eq!(db.info().database_type, "GeoLite2-City");
+    assert_eq!(db.info().path, Path::new(CITY_DB));
     let l = check_block(&db, &reader, ip("81.2.69.161"));
     assert_eq!(summary(&l), (Some("GB"), Some("EU"), Some("ENG"), 27));
     assert!(l.is_subdivision("GB-ENG"));
@@ -389,7 +389,7 @@ fn maxmind_test_dbs_agree_with_maxminddb_everywhere() {
         let (db, reader) = open_both(Path::new(path));
         let (n, _) = check_every_network(&db, &reader);
         assert!(n > 200, "{path}: {n}");
-        assert!(db.record_count() > 10 && db.heap_bytes() > 0);
+        assert!(db.info().records > 10 && db.heap_bytes() > 0);
     }
 }
 
