@@ -50,6 +50,11 @@ impl Needs {
     pub fn any(&self) -> bool {
         self.networks || self.location || self.asn
     }
+
+    /// The set as a number in 0..8 (networks 1, location 2, asn 4).
+    pub fn bits(&self) -> usize {
+        usize::from(self.networks) | usize::from(self.location) << 1 | usize::from(self.asn) << 2
+    }
 }
 
 #[derive(Debug)]

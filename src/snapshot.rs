@@ -87,7 +87,8 @@ pub enum Found<'s> {
 }
 
 impl Snapshot {
-    pub fn new(zones: Vec<Zone>, gslb: GslbSet, geo: RegionMap) -> Self {
+    pub fn new(zones: Vec<Zone>, gslb: GslbSet, mut geo: RegionMap) -> Self {
+        geo.prepare(gslb.records.iter().map(|r| r.needs));
         let zone_index = zones
             .iter()
             .enumerate()

@@ -1,14 +1,17 @@
 //! Geolocation: prefix tables with ECS scope, and MaxMind location/ASN database readers.
 
 pub mod asn;
+pub mod classes;
 pub mod error;
 pub mod location;
 mod mmdb;
 pub mod prefix_table;
+mod ranges;
 #[cfg(test)]
 pub mod testdb;
 
 pub use asn::{AsnDb, AsnInfo};
+pub use classes::ClassTable;
 pub use error::GeoError;
 pub use location::{Location, LocationDb, SubdivisionCode};
 pub use mmdb::DbInfo;

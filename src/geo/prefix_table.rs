@@ -13,6 +13,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::ranges::{Key, Ranges};
+
 /// One prefix covering the looked-up address: its value and its prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Match<V> {
@@ -68,8 +70,8 @@ impl<'a, V> IntoIterator for Lookup<'a, V> {
 /// IPv6 prefixes shorter than /96 never match IPv4 addresses.
 #[derive(Debug, Clone)]
 pub struct PrefixTable<V> {
-    v4: Family<u32>,
-    v6: Family<u128>,
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
     /// `set_offsets[i]..set_offsets[i + 1]` indexes `set_items` for match set `i`.
     set_offsets: Box<[u32]>,
     set_items: Box<[Match<V>]>,
@@ -169,110 +171,6 @@ impl<V> PrefixTable<V> {
     }
 }
 
-/// An address-sized unsigned integer key.
-trait Key: Copy + Ord + std::fmt::Debug {
-    /// The last address of the space, widened.
-    const MAX: u128;
-    /// Truncating conversion from the build-time representation.
-    fn from_u128(v: u128) -> Self;
-    /// Length of the shortest aligned block containing `self` that excludes `other`
-    /// (`self != other`): one more than the number of leading bits they share.
-    fn split_len(self, other: Self) -> u8;
-    /// `self - 1`; only called for non-zero range starts.
-    fn pred(self) -> Self;
-    /// The top 16 bits: the bucket of the first-level index.
-    fn top16(self) -> usize;
-    /// The first key of bucket `b` (`b < 65536`).
-    fn bucket_start(b: usize) -> Self;
-}
-
-macro_rules! impl_key {
-    ($t:ty) => {
-        impl Key for $t {
-            const MAX: u128 = <$t>::MAX as u128;
-            fn from_u128(v: u128) -> Self {
-                v as $t
-            }
-            fn split_len(self, other: Self) -> u8 {
-                // The value is at most the bit width (128), so it always fits a u8.
-                ((self ^ other).leading_zeros() + 1) as u8
-            }
-            fn pred(self) -> Self {
-                self - 1
-            }
-            fn top16(self) -> usize {
-                (self >> (<$t>::BITS - 16)) as usize
-            }
-            fn bucket_start(b: usize) -> Self {
-                (b as $t) << (<$t>::BITS - 16)
-            }
-        }
-    };
-}
-impl_key!(u32);
-impl_key!(u128);
-
-/// Sorted disjoint ranges covering one whole address space; range `i` is
-/// `starts[i] ..= starts[i + 1] - 1` (the last one runs to the end of the space).
-#[derive(Debug, Clone)]
-struct Family<K> {
-    /// (start, match set id), sorted by start: the set id sits next to the start the search
-    /// lands on, so it comes with the same cache line.
-    ranges: Box<[(K, u32)]>,
-    /// First-level index for large tables: `index[b]` is the range holding the first
-    /// address of bucket `b` (top 16 bits), so a lookup binary-searches only the few ranges
-    /// of its bucket instead of the whole table (one or two cache misses instead of ~20).
-    index: Box<[u32]>,
-}
-
-/// Tables with fewer ranges than this are searched directly.
-const INDEX_MIN_RANGES: usize = 256;
-
-impl<K: Key> Family<K> {
-    fn new(starts: Vec<K>, set_ids: Vec<u32>) -> Self {
-        let index = if starts.len() >= INDEX_MIN_RANGES {
-            let mut index = Vec::with_capacity(65537);
-            let mut i = 0usize;
-            for b in 0..65536usize {
-                let first = K::bucket_start(b);
-                while i + 1 < starts.len() && starts[i + 1] <= first {
-                    i += 1;
-                }
-                index.push(i as u32);
-            }
-            index.push((starts.len() - 1) as u32);
-            index.into_boxed_slice()
-        } else {
-            Box::default()
-        };
-        Family {
-            ranges: starts.into_iter().zip(set_ids).collect(),
-            index,
-        }
-    }
-
-    fn find(&self, a: K) -> (u32, u8) {
-        let i = if self.index.is_empty() {
-            // `starts[0]` is always 0, so the partition point is at least 1.
-            self.ranges.partition_point(|r| r.0 <= a) - 1
-        } else {
-            let b = a.top16();
-            let lo = self.index[b] as usize;
-            let hi = self.index[b + 1] as usize;
-            // The range holding `a` is among lo..=hi, and starts[lo] <= a.
-            lo + self.ranges[lo + 1..=hi].partition_point(|r| r.0 <= a)
-        };
-        let mut scope = 0;
-        if i > 0 {
-            scope = a.split_len(self.ranges[i].0.pred());
-        }
-        if let Some(&(next, _)) = self.ranges.get(i + 1) {
-            scope = scope.max(a.split_len(next));
-        }
-        (self.ranges[i].1, scope)
-    }
-}
-
 /// A prefix as an inclusive integer range during the build.
 #[derive(Debug, Clone, Copy)]
 struct Span<V> {
@@ -345,7 +243,7 @@ impl<V: Copy + Eq + Hash> Interner<V> {
 fn build_family<K: Key, V: Copy + Eq + Hash>(
     mut spans: Vec<Span<V>>,
     interner: &mut Interner<V>,
-) -> Family<K> {
+) -> Ranges<K> {
     // Outer prefixes before the prefixes nested in them; stable keeps insertion order of
     // duplicates.
     spans.sort_by(|a, b| a.start.cmp(&b.start).then(a.len.cmp(&b.len)));
@@ -393,7 +291,7 @@ fn build_family<K: Key, V: Copy + Eq + Hash>(
     if let Some(c) = cur {
         emit(c, 0);
     }
-    Family::new(starts, set_ids)
+    Ranges::new(starts, set_ids)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::classes::ClassTable;
 use super::{AsnDb, AsnInfo, Location, LocationDb, Lookup, PrefixTable, SubdivisionCode};
 use crate::gslb::Needs;
 
@@ -54,6 +55,22 @@ pub struct Rule {
     pub summary: String,
 }
 
+impl Rule {
+    /// True if the rule has `asns` or `isps`.
+    pub fn has_asn_condition(&self) -> bool {
+        !self.asns.is_empty() || !self.isps.is_empty()
+    }
+
+    /// Whether the rule's `asns`/`isps` condition holds for `asn`; `None` if it has none.
+    pub fn asn_condition(&self, asn: &AsnInfo<'_>) -> Option<bool> {
+        if !self.has_asn_condition() {
+            return None;
+        }
+        let by_number = asn.asn.is_some_and(|a| self.asns.contains(&a));
+        Some(by_number || self.isps.iter().any(|name| asn.matches_org(name)))
+    }
+}
+
 #[derive(Debug)]
 pub struct Region {
     pub name: String,
@@ -71,6 +88,8 @@ pub struct RegionMap {
     pub networks: PrefixTable<u32>,
     pub location: Option<LocationDb>,
     pub asn: Option<AsnDb>,
+    /// The map flattened per set of lookups ([`Needs::bits`]), for the sets records use.
+    classes: [Option<Box<ClassTable>>; 8],
 }
 
 /// What is known about one client address: only the lookups some record needs.
@@ -100,7 +119,7 @@ impl ClientInfo<'_> {
 }
 
 /// A region that a client matched, through its most specific rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RegionMatch {
     pub region: u32,
     pub rule: u32,
@@ -136,6 +155,36 @@ impl RegionMap {
             networks,
             location,
             asn,
+            classes: Default::default(),
+        }
+    }
+
+    /// Builds the class tables for every set of lookups in `needs` (skipping sets already
+    /// built and the empty set). Called once while a configuration is compiled.
+    pub fn prepare(&mut self, needs: impl IntoIterator<Item = Needs>) {
+        for n in needs {
+            if n.any() && self.classes[n.bits()].is_none() {
+                self.classes[n.bits()] = Some(Box::new(ClassTable::build(self, n)));
+            }
+        }
+    }
+
+    /// The flattened map for `needs`, if [`RegionMap::prepare`] built it.
+    pub fn class_table(&self, needs: Needs) -> Option<&ClassTable> {
+        self.classes[needs.bits()].as_deref()
+    }
+
+    /// Every region `addr` matches using the lookups of `needs`, most specific first, and
+    /// the ECS scope of that: one range lookup in the prepared class table. Without a
+    /// prepared table (or with no lookups needed) nothing matches, at scope 0.
+    #[inline]
+    pub fn matches(&self, addr: IpAddr, needs: Needs) -> (&[RegionMatch], u8) {
+        match self.class_table(needs) {
+            Some(t) => t.lookup(addr),
+            None => {
+                debug_assert!(!needs.any(), "class table for {needs:?} not prepared");
+                (&[], 0)
+            }
         }
     }
 
@@ -198,13 +247,8 @@ impl RegionMap {
                 .map(|m| m.prefix_len)
                 .max()?;
         }
-        if !rule.asns.is_empty() || !rule.isps.is_empty() {
-            let asn = info.asn.as_ref()?;
-            let by_number = asn.asn.is_some_and(|a| rule.asns.contains(&a));
-            let by_name = rule.isps.iter().any(|name| asn.matches_org(name));
-            if !(by_number || by_name) {
-                return None;
-            }
+        if rule.has_asn_condition() && rule.asn_condition(info.asn.as_ref()?) != Some(true) {
+            return None;
         }
         if !rule.countries.is_empty()
             || !rule.subdivisions.is_empty()

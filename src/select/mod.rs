@@ -60,13 +60,16 @@ pub fn select(
     trace: Option<&mut Trace>,
 ) -> Selection {
     let v6 = is_v6(qtype);
-    let info = snap.geo.classify(client, rec.needs);
-    let mut matches: SmallVec<[(RegionMatch, usize); 8]> = rec
-        .region_pools
+    let (all_matches, class_scope) = snap.geo.matches(client, rec.needs);
+    // The class table lists every region the client matches, most specific first; keep
+    // those this record has a pool for.
+    let matches: SmallVec<[(RegionMatch, usize); 8]> = all_matches
         .iter()
-        .filter_map(|&(region, pool)| Some((snap.geo.match_region(&info, region)?, pool)))
+        .filter_map(|m| {
+            let &(_, pool) = rec.region_pools.iter().find(|(r, _)| *r == m.region)?;
+            Some((*m, pool))
+        })
         .collect();
-    matches.sort_by_key(|(m, _)| m.key());
 
     // Pool order: each matched region's pool followed by its fallbacks (depth first, each
     // pool once), then default.
@@ -135,7 +138,7 @@ pub fn select(
     // A record with no target of this family answers NODATA to everyone: scope 0.
     let any_target = rec.pools.iter().any(|p| !p.family(v6).is_empty());
     let mut scope = if rec.needs.any() && any_target {
-        info.scope()
+        class_scope
     } else {
         0
     };
@@ -164,6 +167,7 @@ pub fn select(
         all_down,
     };
     if let Some(t) = trace {
+        let info = snap.geo.classify(client, rec.needs);
         t.fill(snap, health, rec, &info, &matches, &order, &sel, v6);
     }
     sel

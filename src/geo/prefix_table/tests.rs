@@ -355,7 +355,7 @@ proptest! {
             IpNet::V6(_) => unreachable!(),
         }).collect();
         let t = PrefixTable::new(nets);
-        prop_assume!(t.range_count() >= super::INDEX_MIN_RANGES);
+        prop_assume!(t.range_count() >= crate::geo::ranges::INDEX_MIN_RANGES);
         let extra: Vec<u128> = addrs.iter().map(|&a| u128::from(a)).collect();
         let edges: Vec<u128> = probe_points(&spans[..20], &extra, u32::MAX.into());
         check(&t, &spans, &edges, 32);
