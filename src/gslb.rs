@@ -51,6 +51,32 @@ impl Needs {
         self.networks || self.location || self.asn
     }
 
+    /// The set numbered `bits` by [`Needs::bits`].
+    pub fn from_bits(bits: usize) -> Needs {
+        Needs {
+            networks: bits & 1 != 0,
+            location: bits & 2 != 0,
+            asn: bits & 4 != 0,
+        }
+    }
+
+    /// The lookups by name, e.g. `location+asn` (`none` for the empty set).
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = [
+            (self.networks, "networks"),
+            (self.location, "location"),
+            (self.asn, "asn"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join("+")
+        }
+    }
+
     /// The set as a number in 0..8 (networks 1, location 2, asn 4).
     pub fn bits(&self) -> usize {
         usize::from(self.networks) | usize::from(self.location) << 1 | usize::from(self.asn) << 2

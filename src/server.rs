@@ -100,6 +100,15 @@ fn log_summary(snap: &Snapshot) {
     if let Some(db) = &snap.geo.asn {
         log_database("asn", db.info(), db.heap_bytes());
     }
+    for (needs, table) in snap.geo.class_tables() {
+        tracing::info!(
+            lookups = %needs.names(),
+            ranges = table.range_count(),
+            classes = table.class_count(),
+            table_bytes = table.heap_bytes(),
+            "region map flattened"
+        );
+    }
 }
 
 /// Which database build is serving: the first thing to check when answers look wrong.

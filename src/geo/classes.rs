@@ -12,12 +12,17 @@
 //! client with the ordinary lookups ([`RegionMap::classify`]) and jumps past the widest block
 //! those lookups say is uniform. The result is therefore exactly what evaluating the rules
 //! per query gives (a property test holds the two side by side).
+//!
+//! MaxMind's IPv6 aliases of the IPv4 space (`::/96`, Teredo `2001::/32`, 6to4 `2002::/16`)
+//! are not copied out range by range (that would store the IPv4 table three more times, at
+//! four times the size): an alias prefix is one IPv6 range that sends the lookup to an IPv4
+//! table, as the database itself does.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::ranges::{Key, Ranges};
-use super::{AsnInfo, Location, RegionMap, RegionMatch};
+use super::{AsnInfo, Location, Lookup, Match, RegionMap, RegionMatch};
 use crate::gslb::Needs;
 
 /// The region matches of every client address, for one [`Needs`].
@@ -25,6 +30,11 @@ use crate::gslb::Needs;
 pub struct ClassTable {
     v4: Ranges<u32>,
     v6: Ranges<u128>,
+    /// IPv4 tables for alias prefixes over which the networks table says something other
+    /// than it says for IPv4 (table `i + 1` of `Alias::table`).
+    alias_v4: Vec<Ranges<u32>>,
+    /// The alias prefix of IPv6 class `ALIAS_CLASS + i`.
+    aliases: Vec<Alias>,
     /// `offsets[c]..offsets[c + 1]` indexes `items` for class `c`.
     offsets: Box<[u32]>,
     items: Box<[RegionMatch]>,
@@ -37,6 +47,17 @@ const MAPPED_END: u128 = MAPPED | 0xFFFF_FFFF;
 /// The class of the IPv4-mapped block inside the IPv6 table: never looked up, but distinct
 /// from every other class so that no IPv6 range (and no scope) runs across the block.
 const MAPPED_CLASS: u32 = 0;
+/// IPv6 classes from here on are alias prefixes, not match lists.
+const ALIAS_CLASS: u32 = 1 << 31;
+
+/// An IPv6 prefix whose addresses are classified as the IPv4 address in the 32 bits after it.
+#[derive(Debug, Clone, Copy)]
+struct Alias {
+    start: u128,
+    len: u8,
+    /// 0: the main IPv4 table; `i + 1`: `alias_v4[i]`.
+    table: u32,
+}
 
 impl ClassTable {
     /// Flattens `map` for records that need `needs`.
@@ -51,11 +72,14 @@ impl ClassTable {
             asn_keys: HashMap::new(),
             asn_sets: HashMap::new(),
         };
-        let v4 = b.sweep_v4();
-        let v6 = b.sweep_v6();
+        let v4 = b.sweep_v4(None);
+        let (aliases, alias_v4) = b.aliases();
+        let v6 = b.sweep_v6(&aliases);
         ClassTable {
             v4,
             v6,
+            alias_v4,
+            aliases,
             offsets: b.offsets.into_boxed_slice(),
             items: b.items.into_boxed_slice(),
         }
@@ -69,13 +93,28 @@ impl ClassTable {
     pub fn lookup(&self, addr: IpAddr) -> (&[RegionMatch], u8) {
         let (class, scope) = match addr.to_canonical() {
             IpAddr::V4(a) => self.v4.find(u32::from(a)),
-            IpAddr::V6(a) => self.v6.find(u128::from(a)),
+            IpAddr::V6(a) => self.find_v6(u128::from(a)),
         };
         let (lo, hi) = (
             self.offsets[class as usize] as usize,
             self.offsets[class as usize + 1] as usize,
         );
         (&self.items[lo..hi], scope)
+    }
+
+    fn find_v6(&self, a: u128) -> (u32, u8) {
+        let (class, scope) = self.v6.find(a);
+        if class < ALIAS_CLASS {
+            return (class, scope);
+        }
+        let alias = self.aliases[(class - ALIAS_CLASS) as usize];
+        let v4 = ((a << alias.len) >> 96) as u32;
+        let table = match alias.table {
+            0 => &self.v4,
+            t => &self.alias_v4[t as usize - 1],
+        };
+        let (class, scope) = table.find(v4);
+        (class, alias.len + scope)
     }
 
     /// Number of distinct match lists.
@@ -85,7 +124,9 @@ impl ClassTable {
 
     /// Number of ranges (IPv4 + IPv6).
     pub fn range_count(&self) -> usize {
-        self.v4.ranges.len() + self.v6.ranges.len()
+        self.v4.ranges.len()
+            + self.v6.ranges.len()
+            + self.alias_v4.iter().map(|t| t.ranges.len()).sum::<usize>()
     }
 
     /// Approximate heap memory used, in bytes.
@@ -94,6 +135,11 @@ impl ClassTable {
         self.v4.ranges.len() * size_of::<(u32, u32)>()
             + self.v6.ranges.len() * size_of::<(u128, u32)>()
             + (self.v4.index.len() + self.v6.index.len()) * size_of::<u32>()
+            + self
+                .alias_v4
+                .iter()
+                .map(|t| t.ranges.len() * size_of::<(u32, u32)>() + t.index.len() * 4)
+                .sum::<usize>()
             + self.offsets.len() * size_of::<u32>()
             + self.items.len() * size_of::<RegionMatch>()
     }
@@ -117,8 +163,12 @@ struct Builder<'m> {
 
 impl<'m> Builder<'m> {
     /// The class of `addr` and the scope of the lookups that decided it.
-    fn class_at(&mut self, addr: IpAddr) -> (u32, u8) {
-        let info = self.map.classify(addr, self.needs);
+    /// With `nets`, the networks lookup is replaced by that constant answer.
+    fn class_at(&mut self, addr: IpAddr, nets: Option<&'m [Match<u32>]>) -> (u32, u8) {
+        let mut info = self.map.classify(addr, self.needs);
+        if let Some(matches) = nets {
+            info.networks = Some(Lookup { matches, scope: 0 });
+        }
         let scope = info.scope();
         let nets = info
             .networks
@@ -165,12 +215,62 @@ impl<'m> Builder<'m> {
         c
     }
 
-    fn sweep_v4(&mut self) -> Ranges<u32> {
+    /// The alias prefixes every needed database shares, each with the IPv4 table it reads
+    /// (building the extra tables needed), and those extra tables.
+    fn aliases(&mut self) -> (Vec<Alias>, Vec<Ranges<u32>>) {
+        let map = self.map;
+        let mut candidates: Option<Vec<(u128, u8)>> = None;
+        let mut keep = |list: &[(u128, u8)]| {
+            candidates = Some(match candidates.take() {
+                None => list.to_vec(),
+                Some(c) => c.into_iter().filter(|p| list.contains(p)).collect(),
+            });
+        };
+        if self.needs.location {
+            keep(map.location.as_ref().map_or(&[], |db| db.aliases()));
+        }
+        if self.needs.asn {
+            keep(map.asn.as_ref().map_or(&[], |db| db.aliases()));
+        }
+        let mut aliases = Vec::new();
+        let mut tables: Vec<(&'m [Match<u32>], Ranges<u32>)> = Vec::new();
+        let v4_nets = map.networks.lookup(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let no_v4_nets = v4_nets.scope == 0 && v4_nets.matches.is_empty();
+        for (start, len) in candidates.unwrap_or_default() {
+            let table = if !self.needs.networks {
+                0
+            } else {
+                // The networks table must say one thing over the whole prefix.
+                let l = map.networks.lookup(IpAddr::V6(Ipv6Addr::from(start)));
+                if l.scope > len {
+                    continue;
+                }
+                if l.matches.is_empty() && no_v4_nets {
+                    0
+                } else {
+                    let same = |t: &&(&[Match<u32>], Ranges<u32>)| std::ptr::eq(t.0, l.matches);
+                    match tables.iter().position(|t| same(&t)) {
+                        Some(i) => i as u32 + 1,
+                        None => {
+                            let t = self.sweep_v4(Some(l.matches));
+                            tables.push((l.matches, t));
+                            tables.len() as u32
+                        }
+                    }
+                }
+            };
+            aliases.push(Alias { start, len, table });
+        }
+        aliases.sort_by_key(|a| a.start);
+        (aliases, tables.into_iter().map(|(_, t)| t).collect())
+    }
+
+    fn sweep_v4(&mut self, nets: Option<&'m [Match<u32>]>) -> Ranges<u32> {
         let mut out = Emitter::default();
         let mut a: u64 = 0;
         while a <= u64::from(u32::MAX) {
             let x = a as u32;
-            let (class, scope) = self.class_at(IpAddr::V4(Ipv4Addr::from(x)));
+            let (class, scope) = self.class_at(IpAddr::V4(Ipv4Addr::from(x)), nets);
             out.emit(x, class);
             let host = u32::MAX.checked_shr(u32::from(scope)).unwrap_or(0);
             a = u64::from(x | host) + 1;
@@ -178,16 +278,25 @@ impl<'m> Builder<'m> {
         out.finish()
     }
 
-    fn sweep_v6(&mut self) -> Ranges<u128> {
+    fn sweep_v6(&mut self, aliases: &[Alias]) -> Ranges<u128> {
         let mut out = Emitter::default();
         let mut a = Some(0u128);
+        let mut next_alias = 0;
         while let Some(x) = a {
             if x == MAPPED {
                 out.emit(x, MAPPED_CLASS);
                 a = Some(MAPPED_END + 1);
                 continue;
             }
-            let (class, scope) = self.class_at(IpAddr::V6(Ipv6Addr::from(x)));
+            while aliases.get(next_alias).is_some_and(|p| p.start < x) {
+                next_alias += 1;
+            }
+            if let Some(p) = aliases.get(next_alias).filter(|p| p.start == x) {
+                out.emit(x, ALIAS_CLASS + next_alias as u32);
+                a = (x | u128::MAX >> p.len).checked_add(1);
+                continue;
+            }
+            let (class, scope) = self.class_at(IpAddr::V6(Ipv6Addr::from(x)), None);
             // The block must not reach into the IPv4-mapped block.
             let scope = scope.max(x.split_len(MAPPED)).max(x.split_len(MAPPED_END));
             out.emit(x, class);

@@ -162,6 +162,12 @@ impl LocationDb {
         }
     }
 
+    /// The IPv6 prefixes `(first address, length)` whose addresses get the answer of the
+    /// IPv4 address in the 32 bits after the prefix (MaxMind's IPv4 aliases).
+    pub fn aliases(&self) -> &[(u128, u8)] {
+        self.db.aliases()
+    }
+
     /// The file, type, build time and record count.
     pub fn info(&self) -> DbInfo<'_> {
         self.db.info()

@@ -68,6 +68,8 @@ pub(super) struct Mmdb<R> {
     table: PrefixTable<u32>,
     /// `records[i - 1]` is record id `i`; id 0 (no data, or an empty record) is not stored.
     records: Box<[R]>,
+    /// The IPv6 prefixes `(first address, length)` whose lookups continue in the IPv4 space.
+    aliases: Box<[(u128, u8)]>,
     path: PathBuf,
     database_type: String,
     build_epoch: u64,
@@ -91,7 +93,20 @@ impl<R: FlatRecord> Mmdb<R> {
         let reader = Reader::from_source(bytes.as_slice()).map_err(err)?;
         let (table, records) = Builder::<R>::build(&reader, &bytes).map_err(err)?;
         let metadata = reader.metadata();
+        let mut aliases: Vec<(u128, u8)> = table
+            .v6_ranges()
+            .filter_map(|(start, m)| {
+                let m = m.first().filter(|m| m.value == ALIAS)?;
+                let len = u32::from(m.prefix_len);
+                Some((
+                    start & !(u128::MAX.checked_shr(len).unwrap_or(0)),
+                    m.prefix_len,
+                ))
+            })
+            .collect();
+        aliases.dedup();
         Ok(Mmdb {
+            aliases: aliases.into_boxed_slice(),
             table,
             records: records.into_boxed_slice(),
             path: path.to_owned(),
@@ -143,6 +158,12 @@ impl<R: FlatRecord> Mmdb<R> {
             build_epoch: self.build_epoch,
             records: self.records.len(),
         }
+    }
+
+    /// The IPv6 prefixes `(first address, length)` whose addresses get the answer of the
+    /// IPv4 address in the 32 bits after the prefix (MaxMind's IPv4 aliases).
+    pub(super) fn aliases(&self) -> &[(u128, u8)] {
+        &self.aliases
     }
 
     /// The distinct non-empty records.

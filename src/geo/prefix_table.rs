@@ -145,6 +145,17 @@ impl<V> PrefixTable<V> {
         }
     }
 
+    /// The IPv6 ranges in address order: each range's first address and its matches.
+    pub fn v6_ranges(&self) -> impl Iterator<Item = (u128, &[Match<V>])> {
+        self.v6.ranges.iter().map(|&(start, set)| {
+            let (lo, hi) = (
+                self.set_offsets[set as usize],
+                self.set_offsets[set as usize + 1],
+            );
+            (start, &self.set_items[lo as usize..hi as usize])
+        })
+    }
+
     /// Number of prefixes the table was built from (duplicates included).
     pub fn len(&self) -> usize {
         self.prefix_count

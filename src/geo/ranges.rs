@@ -107,4 +107,3 @@ impl<K: Key> Ranges<K> {
         (self.ranges[i].1, scope)
     }
 }
-

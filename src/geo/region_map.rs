@@ -169,6 +169,14 @@ impl RegionMap {
         }
     }
 
+    /// Every class table built, with the lookups it was built for.
+    pub fn class_tables(&self) -> impl Iterator<Item = (Needs, &ClassTable)> {
+        self.classes
+            .iter()
+            .enumerate()
+            .filter_map(|(bits, t)| Some((Needs::from_bits(bits), t.as_deref()?)))
+    }
+
     /// The flattened map for `needs`, if [`RegionMap::prepare`] built it.
     pub fn class_table(&self, needs: Needs) -> Option<&ClassTable> {
         self.classes[needs.bits()].as_deref()

@@ -101,11 +101,7 @@ fn load(
 
 /// Every set of lookups a record can need.
 fn all_needs() -> impl Iterator<Item = Needs> {
-    (1..8).map(|b| Needs {
-        networks: b & 1 != 0,
-        location: b & 2 != 0,
-        asn: b & 4 != 0,
-    })
+    (1..8).map(Needs::from_bits)
 }
 
 /// A v4 prefix inside 10.0.0.0/16 or a v6 prefix inside 2001:db8::/48 (`a` picks the
@@ -113,15 +109,24 @@ fn all_needs() -> impl Iterator<Item = Needs> {
 fn net(v6: bool, a: u32, len: u8) -> IpNet {
     if v6 {
         let addr = (0x2001_0db8u128 << 96) | (u128::from(a) << 64);
-        IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), 32 + len).unwrap().trunc()
+        IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), 32 + len)
+            .unwrap()
+            .trunc()
     } else {
-        IpNet::new(IpAddr::V4((0x0a00_0000 | a).into()), len).unwrap().trunc()
+        IpNet::new(IpAddr::V4((0x0a00_0000 | a).into()), len)
+            .unwrap()
+            .trunc()
     }
 }
 
 fn nets(max_region: usize) -> impl Strategy<Value = Vec<(bool, u32, u8, usize)>> {
     prop::collection::vec(
-        (prop::bool::weighted(0.2), 0u32..65536, 16u8..=28, 0..max_region),
+        (
+            prop::bool::weighted(0.2),
+            0u32..65536,
+            16u8..=28,
+            0..max_region,
+        ),
         0..6,
     )
 }
@@ -131,13 +136,18 @@ fn client() -> impl Strategy<Value = IpAddr> {
     prop_oneof![
         (0u32..65536).prop_map(|a| IpAddr::V4((0x0a00_0000 | a).into())),
         any::<u32>().prop_map(|a| IpAddr::V4(a.into())),
-        (0u32..65536).prop_map(|a| IpAddr::V6(((0x2001_0db8u128 << 96) | (u128::from(a) << 64)).into())),
+        (0u32..65536)
+            .prop_map(|a| IpAddr::V6(((0x2001_0db8u128 << 96) | (u128::from(a) << 64)).into())),
         any::<u128>().prop_map(|a| IpAddr::V6(a.into())),
         // Around the IPv4-mapped block, and the Teredo / 6to4 aliases of the IPv4 space.
         (0u128..1 << 40).prop_map(|a| IpAddr::V6(((0xFFFEu128 << 32) + a).into())),
         (any::<u32>(), 0u8..2).prop_map(|(a, which)| {
             let v4 = u128::from(0x0a00_0000 | (a & 0xFFFF));
-            let v6 = if which == 0 { (0x2001u128 << 112) | (v4 << 64) } else { (0x2002u128 << 112) | (v4 << 80) };
+            let v6 = if which == 0 {
+                (0x2001u128 << 112) | (v4 << 64)
+            } else {
+                (0x2002u128 << 112) | (v4 << 80)
+            };
             IpAddr::V6(v6.into())
         }),
     ]
@@ -191,7 +201,16 @@ fn a_coarse_map_over_many_networks_flattens_to_few_ranges() {
     let locs: Vec<(IpNet, usize)> = (0..256u32)
         .map(|i| {
             let n = IpNet::new(IpAddr::V4((0x0a00_0000 | i << 8).into()), 24).unwrap();
-            (n, if i == 200 { 2 } else if i % 2 == 0 { 1 } else { 3 })
+            (
+                n,
+                if i == 200 {
+                    2
+                } else if i % 2 == 0 {
+                    1
+                } else {
+                    3
+                },
+            )
         })
         .collect();
     let (_dir, snap) = load(&locs, &[], &[]);
@@ -209,7 +228,9 @@ fn a_coarse_map_over_many_networks_flattens_to_few_ranges() {
     assert_eq!(scope, 17);
     let (m, scope) = t.lookup("10.0.200.7".parse().unwrap());
     assert_eq!(
-        m.iter().map(|m| snap.geo.name(m.region)).collect::<Vec<_>>(),
+        m.iter()
+            .map(|m| snap.geo.name(m.region))
+            .collect::<Vec<_>>(),
         ["us-ca", "de-as2"]
     );
     assert_eq!(scope, 24);
@@ -219,4 +240,13 @@ fn a_coarse_map_over_many_networks_flattens_to_few_ranges() {
     assert!(scope <= 2, "/{scope}");
     // Below 10.0.0.0, EU, US, EU, above 10.1.0.0: 256 networks became five ranges.
     assert_eq!(t.v4.ranges.len(), 5);
+    // The IPv4 aliases of the IPv6 space (::/96, 2001::/32, 2002::/16) read the IPv4 table
+    // instead of copying it.
+    assert_eq!(t.aliases.len(), 3);
+    assert!(t.v6.ranges.len() < 10, "{} IPv6 ranges", t.v6.ranges.len());
+    for (alias, len) in [("::10.0.200.7", 96), ("2002:a00:c807::1", 16)] {
+        let (m, scope) = t.lookup(alias.parse().unwrap());
+        assert_eq!(snap.geo.name(m[0].region), "us-ca", "{alias}");
+        assert_eq!(scope, len + 24, "{alias}");
+    }
 }
