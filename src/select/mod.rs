@@ -61,6 +61,19 @@ pub fn select(
 ) -> Selection {
     let v6 = is_v6(qtype);
     let (all_matches, class_scope) = snap.geo.matches(client, rec.needs);
+    if trace.is_none() {
+        if let Some(sel) = first_usable(
+            health,
+            rec,
+            all_matches,
+            class_scope,
+            client,
+            qtype,
+            rotation,
+        ) {
+            return sel;
+        }
+    }
     // The class table lists every region the client matches, most specific first; keep
     // those this record has a pool for.
     let matches: SmallVec<[(RegionMatch, usize); 8]> = all_matches
@@ -171,6 +184,86 @@ pub fn select(
         t.fill(snap, health, rec, &info, &matches, &order, &sel, v6);
     }
     sel
+}
+
+/// The common case without building the whole pool order: walks the matched regions' pools
+/// and their fallbacks depth first (then `default`), exactly as [`select`] orders them, and
+/// answers from the first pool with a usable target. `None` when no pool has one (the
+/// `all_down` cases) or the record has too many pools for the bit set; [`select`] then
+/// takes the long way.
+#[inline]
+fn first_usable(
+    health: &HealthView,
+    rec: &GslbRecord,
+    matches: &[RegionMatch],
+    class_scope: u8,
+    client: IpAddr,
+    qtype: u16,
+    rotation: u64,
+) -> Option<Selection> {
+    if rec.pools.len() > 64 {
+        return None;
+    }
+    let v6 = is_v6(qtype);
+    let mut seen = 0u64;
+    /// Depth-first from pool `p`: the first pool with a usable target, and those targets.
+    fn visit(
+        health: &HealthView,
+        rec: &GslbRecord,
+        p: usize,
+        v6: bool,
+        seen: &mut u64,
+    ) -> Option<(usize, Order)> {
+        if *seen & (1 << p) != 0 {
+            return None;
+        }
+        *seen |= 1 << p;
+        let pool = &rec.pools[p];
+        let usable: Order = pool
+            .family(v6)
+            .iter()
+            .copied()
+            .filter(|&i| health.usable(&pool.targets[i as usize]))
+            .collect();
+        if !usable.is_empty() {
+            return Some((p, usable));
+        }
+        pool.fallback
+            .iter()
+            .find_map(|&f| visit(health, rec, f, v6, seen))
+    }
+    let roots = matches
+        .iter()
+        .filter_map(|m| {
+            let &(_, pool) = rec.region_pools.iter().find(|(r, _)| *r == m.region)?;
+            Some((pool, m.specificity))
+        })
+        .chain(std::iter::once((rec.default_pool, Specificity::Default)));
+    for (root, decided_by) in roots {
+        if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
+            // A usable target of this family exists, so the answer can depend on the client.
+            let mut scope = if rec.needs.any() { class_scope } else { 0 };
+            if rec.policy == Policy::Sticky {
+                scope = scope.max(if client.is_ipv6() { 56 } else { 24 });
+            }
+            let targets = policy::order(
+                rec.policy,
+                &rec.pools[p],
+                usable,
+                rotation,
+                client,
+                rec.max_answers,
+            );
+            return Some(Selection {
+                pool: Some(p),
+                targets,
+                scope,
+                decided_by,
+                all_down: false,
+            });
+        }
+    }
+    None
 }
 
 /// For a fallback reached through other fallbacks, the specificity of the region at the root.

@@ -400,3 +400,46 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+    /// Without a trace, `select` takes a short cut to the first usable pool; it must pick
+    /// exactly what walking the full pool order (the traced way) picks, whatever is down.
+    #[test]
+    fn the_short_cut_picks_what_the_full_order_picks(
+        down in prop::collection::vec(any::<bool>(), 8),
+        clients in prop::collection::vec((0u32..4, 0u32..256, any::<bool>()), 6),
+        policy in prop_oneof![Just("all"), Just("round_robin"), Just("sticky"), Just("first")],
+        rotation in any::<u64>(),
+    ) {
+        let f = fixture(
+            &[("10.0.0.0/9", loc("CN", "AS", None)), ("10.128.0.0/9", loc("JP", "AS", None)),
+              ("11.0.0.0/8", loc("DE", "EU", None))],
+            &[("10.64.0.0/10", 4134)],
+            json!({
+                "cn": [ { "countries": ["CN"] } ], "asia": [ { "continents": ["AS"] } ],
+                "eu": [ { "continents": ["EU"] } ], "tel": [ { "asns": [4134] } ],
+                "lab": [ { "networks": ["10.0.0.0/24", "11.0.0.0/16"] } ],
+            }),
+            json!({ "web": { "policy": policy, "check": "c", "pools": {
+                "lab": { "targets": ["192.0.2.8"], "fallback": ["eu", "cn"] },
+                "tel": { "targets": ["192.0.2.1", "2001:db8::1"], "fallback": ["cn", "asia"] },
+                "cn": { "targets": ["192.0.2.2", "192.0.2.3"], "fallback": ["asia", "tel"] },
+                "asia": { "targets": ["192.0.2.4", "2001:db8::4"], "fallback": ["eu"] },
+                "eu": { "targets": ["192.0.2.5"], "fallback": ["default"] },
+                "default": { "targets": ["192.0.2.6", "2001:db8::6"], "fallback": ["asia"] } } } }),
+        );
+        let mut h = HealthView::all_up();
+        h.up = (0..f.snap.gslb.probes.len()).map(|i| !down[i % down.len()]).collect();
+        let rec = f.record("web");
+        for (net, host, v6) in clients {
+            let client = IpAddr::V4((((10 + net / 2) << 24) | ((net % 2) << 23) | host).into());
+            let qtype = if v6 { TYPE_AAAA } else { TYPE_A };
+            let quick = select(&f.snap, &h, rec, client, qtype, rotation, None);
+            let mut t = Trace::default();
+            let full = select(&f.snap, &h, rec, client, qtype, rotation, Some(&mut t));
+            prop_assert_eq!(quick, full, "{} {}", client, qtype);
+        }
+    }
+}
