@@ -1,5 +1,6 @@
-//! Criterion benchmarks of the query path: region lookup (a 150k-prefix table and a MaxMind
-//! database), `select()`, and one query end to end in-process (parse → select → encode).
+//! Criterion benchmarks of the query path: region lookup (a 150k-prefix table, the MaxMind
+//! databases, and the region map flattened over all three), `select()`, and one query end to
+//! end in-process (parse → select → encode).
 //!
 //! `cargo bench --bench hot_path`
 
@@ -122,6 +123,15 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % addrs.len();
             black_box(asn.lookup(addrs[i]).prefix_len)
+        })
+    });
+    // What a GSLB query actually does: one lookup in the region map flattened over the list
+    // and both databases.
+    let classes = snap.geo.class_table(rec.needs).unwrap();
+    g.bench_function("class_table_list_and_both_dbs", |b| {
+        b.iter(|| {
+            i = (i + 1) % addrs.len();
+            black_box(classes.lookup(addrs[i]).1)
         })
     });
     g.finish();
