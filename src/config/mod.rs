@@ -5,6 +5,8 @@ mod gslb;
 mod problem;
 mod raw;
 mod regions;
+#[cfg(test)]
+pub mod testing;
 mod unique_map;
 mod zone;
 

@@ -116,13 +116,7 @@ pub fn select(
 
     let mut chosen = None;
     for &(p, _) in &order {
-        let pool = &rec.pools[p];
-        let usable: Order = pool
-            .family(v6)
-            .iter()
-            .copied()
-            .filter(|&i| health.usable(&pool.targets[i as usize]))
-            .collect();
+        let usable = usable(health, &rec.pools[p], v6);
         if !usable.is_empty() {
             chosen = Some((p, usable));
             break;
@@ -150,26 +144,13 @@ pub fn select(
 
     // A record with no target of this family answers NODATA to everyone: scope 0.
     let any_target = rec.pools.iter().any(|p| !p.family(v6).is_empty());
-    let mut scope = if rec.needs.any() && any_target {
-        class_scope
+    let scope = if any_target {
+        scope_for(rec, class_scope, client)
     } else {
         0
     };
-    if rec.policy == Policy::Sticky && any_target {
-        scope = scope.max(if client.is_ipv6() { 56 } else { 24 });
-    }
     let (pool, targets) = match chosen {
-        Some((p, usable)) => (
-            Some(p),
-            policy::order(
-                rec.policy,
-                &rec.pools[p],
-                usable,
-                rotation,
-                client,
-                rec.max_answers,
-            ),
-        ),
+        Some((p, usable)) => (Some(p), ordered(rec, p, usable, rotation, client)),
         None => (None, Order::new()),
     };
     let sel = Selection {
@@ -219,12 +200,7 @@ fn first_usable(
         }
         *seen |= 1 << p;
         let pool = &rec.pools[p];
-        let usable: Order = pool
-            .family(v6)
-            .iter()
-            .copied()
-            .filter(|&i| health.usable(&pool.targets[i as usize]))
-            .collect();
+        let usable = usable(health, pool, v6);
         if !usable.is_empty() {
             return Some((p, usable));
         }
@@ -241,29 +217,51 @@ fn first_usable(
         .chain(std::iter::once((rec.default_pool, Specificity::Default)));
     for (root, decided_by) in roots {
         if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
-            // A usable target of this family exists, so the answer can depend on the client.
-            let mut scope = if rec.needs.any() { class_scope } else { 0 };
-            if rec.policy == Policy::Sticky {
-                scope = scope.max(if client.is_ipv6() { 56 } else { 24 });
-            }
-            let targets = policy::order(
-                rec.policy,
-                &rec.pools[p],
-                usable,
-                rotation,
-                client,
-                rec.max_answers,
-            );
             return Some(Selection {
                 pool: Some(p),
-                targets,
-                scope,
+                targets: ordered(rec, p, usable, rotation, client),
+                // A usable target of this family exists, so the answer can depend on the
+                // client.
+                scope: scope_for(rec, class_scope, client),
                 decided_by,
                 all_down: false,
             });
         }
     }
     None
+}
+
+/// The ECS scope of an answer from `rec` when some pool has targets of the queried family:
+/// the region map's scope for the client (0 when no region is consulted), and never below
+/// the block `sticky` hashes.
+fn scope_for(rec: &GslbRecord, class_scope: u8, client: IpAddr) -> u8 {
+    let scope = if rec.needs.any() { class_scope } else { 0 };
+    if rec.policy == Policy::Sticky {
+        scope.max(if client.is_ipv6() { 56 } else { 24 })
+    } else {
+        scope
+    }
+}
+
+/// The answer order of pool `p`'s usable targets under the record's policy.
+fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpAddr) -> Order {
+    policy::order(
+        rec.policy,
+        &rec.pools[p],
+        usable,
+        rotation,
+        client,
+        rec.max_answers,
+    )
+}
+
+/// The usable targets of `pool` that answer the queried family, in listed order.
+fn usable(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Order {
+    pool.family(v6)
+        .iter()
+        .copied()
+        .filter(|&i| health.usable(&pool.targets[i as usize]))
+        .collect()
 }
 
 /// For a fallback reached through other fallbacks, the specificity of the region at the root.

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::config::{self, Paths};
+use crate::config;
 use crate::dns::query::TYPE_A;
 use crate::geo::testdb::{self, LocationSpec, TempDir};
 
@@ -33,10 +33,7 @@ fn fixture(
     gslb: serde_json::Value,
 ) -> Fixture {
     let dir = TempDir::new("select").unwrap();
-    let geo = dir.join("geo");
-    let zones = dir.join("zones");
-    std::fs::create_dir_all(&geo).unwrap();
-    std::fs::create_dir_all(&zones).unwrap();
+    let geo = config::testing::geo_dir(&dir);
     let l: Vec<(IpNet, LocationSpec<'_>)> = locations
         .iter()
         .map(|(n, s)| (n.parse().unwrap(), *s))
@@ -47,22 +44,7 @@ fn fixture(
         .map(|(n, asn)| (n.parse().unwrap(), *asn, "Some Carrier"))
         .collect();
     testdb::write_asn_db(&geo.join("asn.mmdb"), &a).unwrap();
-    let regions = json!({
-        "version": 1,
-        "databases": { "location": "loc.mmdb", "asn": "asn.mmdb" },
-        "regions": regions,
-    });
-    std::fs::write(geo.join("regions.json"), regions.to_string()).unwrap();
-    let zone = json!({
-        "version": 1, "origin": "t.test.",
-        "soa": { "mname": "ns.t.test.", "rname": "h.t.test.", "serial": 1, "refresh": 1,
-                 "retry": 1, "expire": 1, "minimum": 1 },
-        "records": { "@": { "NS": ["ns.t.test."] }, "ns": { "A": ["192.0.2.1"] } },
-        "checks": { "c": { "type": "tcp", "port": 80 } },
-        "gslb": gslb,
-    });
-    std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    let snap = config::load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"));
+    let snap = config::testing::load_with(&dir, regions, gslb);
     Fixture { _dir: dir, snap }
 }
 

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::*;
-use crate::config::{self, Paths};
+use crate::config;
 use crate::geo::testdb::{self, LocationSpec, TempDir};
 
 /// Every region `addr` matches, evaluated rule by rule (the per-query way).
@@ -36,10 +36,7 @@ fn load(
     nets: &[(IpNet, usize)],
 ) -> (TempDir, crate::snapshot::Snapshot) {
     let dir = TempDir::new("classes").unwrap();
-    let geo = dir.join("geo");
-    let zones = dir.join("zones");
-    std::fs::create_dir_all(&geo).unwrap();
-    std::fs::create_dir_all(&zones).unwrap();
+    let geo = config::testing::geo_dir(&dir);
     let mut l: Vec<(IpNet, LocationSpec<'_>)> = locs
         .iter()
         .map(|&(n, c)| {
@@ -82,20 +79,7 @@ fn load(
         "de-as2".into(),
         json!([{ "countries": ["DE"], "asns": [2] }, { "continents": ["NA"] }]),
     );
-    let regions = json!({
-        "version": 1,
-        "databases": { "location": "loc.mmdb", "asn": "asn.mmdb" },
-        "regions": regions,
-    });
-    std::fs::write(geo.join("regions.json"), regions.to_string()).unwrap();
-    let zone = json!({
-        "version": 1, "origin": "t.test.",
-        "soa": { "mname": "ns.t.test.", "rname": "h.t.test.", "serial": 1, "refresh": 1,
-                 "retry": 1, "expire": 1, "minimum": 1 },
-        "records": { "@": { "NS": ["ns.t.test."] }, "ns": { "A": ["192.0.2.1"] } },
-    });
-    std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    let snap = config::load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"));
+    let snap = config::testing::load_with(&dir, serde_json::Value::Object(regions), json!({}));
     (dir, snap)
 }
 
