@@ -18,8 +18,9 @@
 //! four times the size): an alias prefix is one IPv6 range that sends the lookup to an IPv4
 //! table, as the database itself does.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::ranges::{Key, Ranges};
 use super::{AsnInfo, Location, Lookup, Match, RegionMap, RegionMatch};
@@ -65,12 +66,12 @@ impl ClassTable {
         let mut b = Builder {
             map,
             needs,
-            classes: HashMap::new(),
+            classes: HashMap::default(),
             offsets: vec![0, 0],
             items: Vec::new(),
-            memo: HashMap::new(),
-            asn_keys: HashMap::new(),
-            asn_sets: HashMap::new(),
+            memo: HashMap::default(),
+            asn_keys: HashMap::default(),
+            asn_sets: HashMap::default(),
         };
         let v4 = b.sweep_v4(None);
         let (aliases, alias_v4) = b.aliases();
