@@ -9,8 +9,9 @@
 # alternate the servers so machine drift hits all of them alike. For each server and workload
 # it prints the median over rounds of: answered qps, lost queries, loaded p50/p99 latency,
 # server CPU microseconds per answered query (the stable figure), unloaded p50/p99 (one query
-# in flight, client on the other CPU, and client on the server's CPU) and RSS; then the
-# gslbd/gdnsd ratios. Every run is bounded in time; only the
+# in flight, client on the other CPU; once with a client that sleeps while it waits and once
+# with one that polls, so that only the server's wake-up counts) and RSS; then the
+# gslbd/gdnsd ratios. `gslbd-bp` is gslbd with `--udp-busy-poll 200`, measured unloaded only. Every run is bounded in time; only the
 # processes this script starts are stopped, by pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ OUT=${OUT:-target/bench-compare}
 PORT_GSLBD=${PORT_GSLBD:-5392}
 PORT_GDNSD=${PORT_GDNSD:-5391}
 PORT_KNOT=${PORT_KNOT:-5393}
+PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
@@ -115,6 +117,8 @@ start() { # name, command...
 }
 start gslbd "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
   --listen "127.0.0.1:$PORT_GSLBD" --admin off --no-watch
+start gslbd_bp "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
+  --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-busy-poll 200
 start gdnsd gdnsd -c "$WORK/gdnsd" start
 start knot knotd -c "$WORK/knot/knot.conf"
 
@@ -128,10 +132,10 @@ wait_ready() { # port
   echo "server on port $1 did not answer; logs in $WORK" >&2
   return 1
 }
-for p in $PORT_GSLBD $PORT_GDNSD $PORT_KNOT; do wait_ready "$p"; done
+for p in $PORT_GSLBD $PORT_GSLBD_BP $PORT_GDNSD $PORT_KNOT; do wait_ready "$p"; done
 # Knot pins its worker threads to CPUs by itself; put every thread of every server back on
 # the server CPU so none shares a core with the load generator.
-for pid in "$PID_gslbd" "$PID_gdnsd" "$PID_knot"; do taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null; done
+for pid in "$PID_gslbd" "$PID_gslbd_bp" "$PID_gdnsd" "$PID_knot"; do taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null; done
 for p in $PORT_GSLBD $PORT_GDNSD; do
   got=$(dig @127.0.0.1 -p "$p" geo.example.test +subnet=81.2.0.0/24 +short)
   echo "port $p geo answer for a sample client: $got" >&2
@@ -142,12 +146,12 @@ CLK=$(getconf CLK_TCK)
 RESULTS="$WORK/results.txt"
 : > "$RESULTS"
 
-run() { # server pid port workload window seconds [sockets] [cpu] [label]
+run() { # server pid port workload window seconds [sockets] [spin] [label]
   local server=$1 pid=$2 port=$3 workload=$4 window=$5 seconds=$6 sockets=${7:-4}
-  local cpu_for_load=${8:-$LOAD_CPU} label=${9:-$5}
+  local spin=${8:-0} label=${9:-$5}
   local t0 t1 out
   t0=$(ticks "$pid")
-  out=$(taskset -c "$cpu_for_load" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload.bin" "$seconds" "$window" "$sockets" 32)
+  out=$(SPIN=$spin taskset -c "$LOAD_CPU" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload.bin" "$seconds" "$window" "$sockets" 32)
   t1=$(ticks "$pid")
   local answered
   answered=$(sed 's/.*answered=\([0-9]*\).*/\1/' <<<"$out")
@@ -156,18 +160,18 @@ run() { # server pid port workload window seconds [sockets] [cpu] [label]
   echo "$server $workload window=$label $out cpu_us=$cpu" >> "$RESULTS"
 }
 
-SERVERS="gslbd gdnsd knot"
+SERVERS="gslbd gslbd_bp gdnsd knot"
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
   for s in $SERVERS; do
     pid_var="PID_$s"; port_var="PORT_$(tr a-z A-Z <<<"$s")"
     for w in static geo; do
       [ "$s" = knot ] && [ "$w" = geo ] && continue
-      run "$s" "${!pid_var}" "${!port_var}" "$w" 256 "$DURATION"
+      [ "$s" != gslbd_bp ] && run "$s" "${!pid_var}" "${!port_var}" "$w" 256 "$DURATION"
       run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1
-      # One query in flight, client on the server's CPU: the server's own latency without
-      # the virtual machine's cross-CPU wake-up (about 70 µs here).
-      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1 "$SERVER_CPU" same
+      # One query in flight and a client that polls instead of sleeping: only the server's
+      # own wake-up (tens of microseconds for an idle vCPU here) is left in the latency.
+      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1 1 spin
     done
   done
 done
@@ -189,12 +193,15 @@ for line in open(sys.argv[1]):
 def med(server, workload, window, key):
     r = rows.get((server, workload, window))
     return statistics.median(float(x[key]) for x in r) if r else None
-print(f"{'server':8} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9} {'same_p50':>9} {'same_p99':>9}")
-for (server, workload, window) in sorted(k for k in rows if k[2] == "256"):
+print(f"{'server':8} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9} {'poll_p50':>9} {'poll_p99':>9}")
+def cell(v, fmt):
+    return format(v, fmt) if v is not None else format("-", ">" + fmt.split(".")[0].rstrip("f"))
+for (server, workload) in sorted({(k[0], k[1]) for k in rows}):
     g = lambda k, w="256": med(server, workload, w, k)
-    print(f"{server:8} {workload:8} {g('qps'):9.0f} {g('lost'):6.0f} {g('p50_us'):6.0f} {g('p99_us'):6.0f} "
-          f"{g('cpu_us'):9.3f} {g('p50_us', '1'):9.0f} {g('p99_us', '1'):9.0f} "
-          f"{g('p50_us', 'same'):9.0f} {g('p99_us', 'same'):9.0f}")
+    print(f"{server:8} {workload:8} {cell(g('qps'), '9.0f')} {cell(g('lost'), '6.0f')} "
+          f"{cell(g('p50_us'), '6.0f')} {cell(g('p99_us'), '6.0f')} {cell(g('cpu_us'), '9.3f')} "
+          f"{cell(g('p50_us', '1'), '9.0f')} {cell(g('p99_us', '1'), '9.0f')} "
+          f"{cell(g('p50_us', 'spin'), '9.0f')} {cell(g('p99_us', 'spin'), '9.0f')}")
 print()
 for workload in ("static", "geo"):
     ratios_cpu, ratios_qps = [], []

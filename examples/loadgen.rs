@@ -83,6 +83,9 @@ fn main() {
     let sockets = arg(5, 4).max(1);
     let batch = arg(6, 32).clamp(1, MAX_BATCH);
     let per_flow = (window / sockets).max(1);
+    // SPIN=1: never sleep waiting for replies, so the client's own wake-up (a vCPU leaving
+    // idle, tens of microseconds on a virtual machine) does not count as server latency.
+    let spin = std::env::var_os("SPIN").is_some_and(|v| v == "1");
 
     let mut flows: Vec<Flow> = (0..sockets)
         .map(|_| Flow {
@@ -213,7 +216,7 @@ fn main() {
                 }
             }
         }
-        if !busy {
+        if !busy && !spin {
             let mut fds: Vec<libc::pollfd> = flows
                 .iter()
                 .map(|f| libc::pollfd {

@@ -23,6 +23,8 @@ pub struct ServeConfig {
     pub listen: Vec<SocketAddr>,
     /// UDP sockets (and threads) per listen address.
     pub udp_workers: usize,
+    /// How long a UDP thread polls for more queries before sleeping (zero: not at all).
+    pub udp_busy_poll: std::time::Duration,
     pub tcp: tcp::TcpLimits,
     /// Admin API address; `None` disables it.
     pub admin: Option<SocketAddr>,
@@ -192,7 +194,8 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let mut lines = Vec::new();
     for b in bound {
         threads.extend(
-            udp::spawn_workers(b.udp, shared.clone(), stop.clone()).map_err(ServeError::Start)?,
+            udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)
+                .map_err(ServeError::Start)?,
         );
         let listener = tokio::net::TcpListener::from_std(b.tcp).map_err(ServeError::Start)?;
         tcp_tasks.push(runtime.spawn(tcp::serve(

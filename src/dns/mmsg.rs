@@ -62,6 +62,15 @@ impl Batch {
     /// Waits for at least one datagram (up to the socket's receive timeout) and takes as
     /// many as are queued, up to `BATCH`. Returns how many arrived.
     pub fn receive(&mut self) -> io::Result<usize> {
+        self.receive_with(libc::MSG_WAITFORONE)
+    }
+
+    /// Like [`Batch::receive`], but fails with `WouldBlock` at once when nothing is queued.
+    pub fn try_receive(&mut self) -> io::Result<usize> {
+        self.receive_with(libc::MSG_WAITFORONE | libc::MSG_DONTWAIT)
+    }
+
+    fn receive_with(&mut self, flags: libc::c_int) -> io::Result<usize> {
         for i in 0..BATCH {
             self.iov[i] = libc::iovec {
                 iov_base: self.bufs[i].as_mut_ptr().cast(),
@@ -86,7 +95,7 @@ impl Batch {
                 self.fd,
                 self.msgs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                flags,
                 std::ptr::null_mut::<libc::timespec>(),
             )
         };

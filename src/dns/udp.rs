@@ -74,6 +74,7 @@ pub fn spawn_workers(
     sockets: Vec<UdpSocket>,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
+    busy_poll: Duration,
 ) -> io::Result<Vec<JoinHandle<()>>> {
     sockets
         .into_iter()
@@ -83,19 +84,19 @@ pub fn spawn_workers(
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name(format!("udp-{i}"))
-                .spawn(move || worker(sock, &shared, &stop))
+                .spawn(move || worker(sock, &shared, &stop, busy_poll))
         })
         .collect()
 }
 
-fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
+fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Duration) {
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     let mut batch = Batch::new(&sock, wildcard);
     let mut rotation = 0u64;
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
     while !stop.load(Ordering::Relaxed) {
-        let received = match batch.receive() {
+        let received = match receive(&mut batch, busy_poll) {
             Ok(n) => n,
             Err(e) if is_transient(&e) => continue,
             Err(e) => {
@@ -134,6 +135,26 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool) {
                 Some(o) => cells.record(o, nanos),
                 None => cells.dropped(),
             }
+        }
+    }
+}
+
+/// The next batch. With a busy-poll window, asks without sleeping until queries arrive or
+/// the window has passed since the last batch, and only then sleeps in the kernel.
+fn receive(batch: &mut Batch, busy_poll: Duration) -> io::Result<usize> {
+    if busy_poll.is_zero() {
+        return batch.receive();
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match batch.try_receive() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if start.elapsed() >= busy_poll {
+                    return batch.receive();
+                }
+                std::hint::spin_loop();
+            }
+            other => return other,
         }
     }
 }
