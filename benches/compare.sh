@@ -115,10 +115,12 @@ start() { # name, command...
   PIDS+=($!)
   eval "PID_$name=$!"
 }
+# One UDP thread each, like gdnsd's `udp_threads => 1` and Knot's `udp-workers: 1`: every
+# server gets one core and one thread to answer on.
 start gslbd "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
-  --listen "127.0.0.1:$PORT_GSLBD" --admin off --no-watch
+  --listen "127.0.0.1:$PORT_GSLBD" --admin off --no-watch --udp-threads 1
 start gslbd_bp "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
-  --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-busy-poll 200
+  --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-threads 1 --udp-busy-poll 200
 start gdnsd gdnsd -c "$WORK/gdnsd" start
 start knot knotd -c "$WORK/knot/knot.conf"
 
