@@ -440,11 +440,12 @@ fn formerr_for_malformed_ecs() {
     ];
     for (i, (what, ecs)) in cases.iter().enumerate() {
         let id = 0x4000 + i as u16;
+        let dnssec_ok = i % 2 == 0;
         let p = raw_query(
             id,
             "www.example.com.",
             1,
-            Some(&raw_opt(1232, 0, false, ecs)),
+            Some(&raw_opt(1232, 0, dnssec_ok, ecs)),
         );
         let r = udp_raw(s.addr(), &p).unwrap_or_else(|| panic!("{what}: no reply"));
         assert_eq!(u16::from_be_bytes([r[0], r[1]]), id, "{what}: id echoed");
@@ -454,6 +455,15 @@ fn formerr_for_malformed_ecs() {
             0,
             "{what}: no answers on FORMERR"
         );
+        // The query had an OPT record: so does the reply (RFC 6891 §6.1.1), with the DO bit
+        // copied and no ECS option.
+        let m = decode(&r);
+        let edns = m
+            .edns
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}: no OPT in {m}"));
+        assert_eq!(edns.flags().dnssec_ok, dnssec_ok, "{what}: DO copied");
+        assert!(reply_ecs(&m).is_none(), "{what}: no ECS echoed");
     }
     // A valid ECS option on the same query is answered.
     let ok = raw_query(

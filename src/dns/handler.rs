@@ -56,18 +56,27 @@ pub fn handle(
     let q = match query::parse(packet) {
         Ok(q) => q,
         Err(reject) => {
-            let (id, opcode, rd, code) = match reject {
+            let (id, opcode, rd, code, opt_do) = match reject {
                 Reject::Drop => return None,
-                Reject::FormErr { id, opcode, rd } => (id, opcode, rd, rcode::FORMERR),
-                Reject::NotImp { id, opcode, rd } => (id, opcode, rd, rcode::NOTIMP),
+                Reject::FormErr {
+                    id,
+                    opcode,
+                    rd,
+                    opt_do,
+                } => (id, opcode, rd, rcode::FORMERR, opt_do),
+                Reject::NotImp { id, opcode, rd } => (id, opcode, rd, rcode::NOTIMP, None),
             };
+            let opt = opt_do.map(|dnssec_ok| OptReply {
+                dnssec_ok,
+                ecs: None,
+            });
             let h = ReplyHeader {
                 id,
                 opcode,
                 rd,
                 cd: false,
             };
-            Writer::new(out, h, None).finish(code, false, None, usize::MAX);
+            Writer::new(out, h, None).finish(code, false, opt.as_ref(), usize::MAX);
             return Some(Outcome {
                 rcode: code,
                 ..Outcome::default()

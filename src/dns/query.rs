@@ -73,8 +73,15 @@ impl Query<'_> {
 pub enum Reject {
     /// Not worth a reply: runt packet, or a response (QR=1).
     Drop,
-    /// Header readable but the message is malformed.
-    FormErr { id: u16, opcode: u8, rd: bool },
+    /// Header readable but the message is malformed. `opt_do` is set (to the query's DO
+    /// bit) when the query's one OPT record was read but its options are malformed: the
+    /// reply then carries an OPT too (RFC 6891 §6.1.1).
+    FormErr {
+        id: u16,
+        opcode: u8,
+        rd: bool,
+        opt_do: Option<bool>,
+    },
     /// Opcode other than QUERY.
     NotImp { id: u16, opcode: u8, rd: bool },
 }
@@ -84,6 +91,7 @@ fn formerr(p: &[u8]) -> Reject {
         id: u16::from_be_bytes([p[0], p[1]]),
         opcode: (p[2] >> 3) & 0x0f,
         rd: p[2] & 1 != 0,
+        opt_do: None,
     }
 }
 
@@ -135,17 +143,28 @@ pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
     for _ in 0..(an as u32 + ns as u32) {
         pos = skip_rr(p, pos).ok_or_else(|| formerr(p))?.0;
     }
-    let mut edns = None;
+    // Every record must be readable and the OPT record unique (with the root as owner)
+    // before the OPT's options are looked at.
+    let mut opt = None;
     for _ in 0..ar {
         let (next, rr) = skip_rr(p, pos).ok_or_else(|| formerr(p))?;
         if rr.rtype == TYPE_OPT {
-            if edns.is_some() || p[pos] != 0 {
+            if opt.is_some() || p[pos] != 0 {
                 return Err(formerr(p));
             }
-            edns = Some(parse_opt(&rr, p).ok_or_else(|| formerr(p))?);
+            opt = Some(rr);
         }
         pos = next;
     }
+    let edns = match opt {
+        Some(rr) => Some(parse_opt(&rr).ok_or(Reject::FormErr {
+            id,
+            opcode,
+            rd,
+            opt_do: Some(rr.ttl & 0x8000 != 0),
+        })?),
+        None => None,
+    };
     Ok(Query {
         id,
         opcode,
@@ -197,7 +216,7 @@ fn skip_rr(p: &[u8], mut pos: usize) -> Option<(usize, RawRr<'_>)> {
     Some((pos + 10 + rdlen, rr))
 }
 
-fn parse_opt(rr: &RawRr<'_>, _p: &[u8]) -> Option<Edns> {
+fn parse_opt(rr: &RawRr<'_>) -> Option<Edns> {
     let mut edns = Edns {
         payload: rr.class,
         version: (rr.ttl >> 16) as u8,

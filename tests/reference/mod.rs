@@ -5,7 +5,8 @@
 //! It never calls `gslbd::dns::{handler, query, response}`. Where the README and the RFCs
 //! leave a choice open, it makes the handler's:
 //! - the records of a query other than the OPT are delimited, not decoded (`parse`);
-//! - FORMERR and NOTIMP replies are a bare header with the query's ID, opcode and RD;
+//! - FORMERR and NOTIMP replies are a bare header with the query's ID, opcode and RD, except
+//!   that a FORMERR for malformed options of a readable OPT record carries an OPT too;
 //! - answers at the question name, and the SOA of a negative answer when its zone holds the
 //!   question, are owned by the name in the client's letter case;
 //! - ANY at a CNAME gets the CNAME; a CNAME chain stops after 8 links or at a loop (NOERROR,
@@ -64,9 +65,17 @@ pub fn respond(
             op_code,
             rd,
             rcode,
+            opt_do,
         } => {
             let mut reply = Message::error_msg(id, op_code, rcode);
             reply.metadata.recursion_desired = rd;
+            if let Some(dnssec_ok) = opt_do {
+                let mut edns = Edns::new();
+                edns.set_max_payload(OUR_PAYLOAD);
+                edns.set_version(0);
+                edns.set_dnssec_ok(dnssec_ok);
+                reply.set_edns(edns);
+            }
             return Some(reply.to_vec().expect("error replies encode"));
         }
         Parsed::Request(request) => request,

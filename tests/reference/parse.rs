@@ -5,8 +5,10 @@
 //! - shorter than a header, or QR=1: no reply;
 //! - opcode other than QUERY: NOTIMP;
 //! - QDCOUNT other than 1, a compressed or undecodable question, a record that cannot be
-//!   delimited, two OPT records, an OPT whose owner is not the literal root, EDNS options that
-//!   do not add up to the OPT RDATA, two ECS options or a malformed ECS option: FORMERR;
+//!   delimited, two OPT records, an OPT whose owner is not the literal root: FORMERR;
+//! - then, with one OPT record whose options do not add up to its RDATA, or that has two ECS
+//!   options or a malformed one: FORMERR with an OPT in the reply (RFC 6891 §6.1.1), the DO
+//!   bit copied;
 //! - records other than the OPT (in any section) are skipped without being decoded.
 
 use hickory_proto::op::{Header, Message, MessageType, OpCode, Query, ResponseCode};
@@ -23,12 +25,14 @@ const ECS: u16 = 8;
 pub enum Parsed {
     /// No reply at all.
     Drop,
-    /// A header-only error reply (FORMERR, NOTIMP).
+    /// An error reply (FORMERR, NOTIMP): the header, plus an OPT with this DO bit when
+    /// `opt_do` is set.
     Reject {
         id: u16,
         op_code: OpCode,
         rd: bool,
         rcode: ResponseCode,
+        opt_do: Option<bool>,
     },
     /// A query to answer.
     Request(Request),
@@ -61,18 +65,19 @@ pub fn parse(packet: &[u8]) -> Parsed {
     if meta.message_type == MessageType::Response {
         return Parsed::Drop;
     }
-    let reject = |rcode| Parsed::Reject {
+    let reject = |rcode, opt_do| Parsed::Reject {
         id: meta.id,
         op_code: meta.op_code,
         rd: meta.recursion_desired,
         rcode,
+        opt_do,
     };
     if meta.op_code != OpCode::Query {
-        return reject(ResponseCode::NotImp);
+        return reject(ResponseCode::NotImp, None);
     }
     match decode(packet, &header) {
-        Some(request) => Parsed::Request(request),
-        None => reject(ResponseCode::FormErr),
+        Ok(request) => Parsed::Request(request),
+        Err(opt_do) => reject(ResponseCode::FormErr, opt_do),
     }
 }
 
@@ -116,7 +121,18 @@ fn locate(p: &[u8], start: usize) -> Option<Located> {
     })
 }
 
-fn decode(packet: &[u8], header: &Header) -> Option<Request> {
+/// The request, or why not: `Err(None)` for a malformed message, `Err(Some(dnssec_ok))` when
+/// only the options of its one OPT record are malformed.
+fn decode(packet: &[u8], header: &Header) -> Result<Request, Option<bool>> {
+    let (question_end, opt) = delimit(packet, header).ok_or(None)?;
+    // DO is the top bit of the low half of the OPT's TTL, 6 bytes before its RDATA.
+    let opt_do = opt.as_ref().map(|rr| packet[rr.rdata - 4] & 0x80 != 0);
+    options(packet, question_end, opt).ok_or(opt_do)
+}
+
+/// Checks the question and delimits every record: where the question ends, and the one OPT
+/// record if there is one. `None` when the message is malformed.
+fn delimit(packet: &[u8], header: &Header) -> Option<(usize, Option<Located>)> {
     if header.counts.queries != 1 {
         return None;
     }
@@ -145,7 +161,12 @@ fn decode(packet: &[u8], header: &Header) -> Option<Request> {
             opt = Some(rr);
         }
     }
+    Some((question_end, opt))
+}
 
+/// The request from a delimited message; `None` when the OPT record's options are malformed.
+fn options(packet: &[u8], question_end: usize, opt: Option<Located>) -> Option<Request> {
+    let header = Header::read(&mut BinDecoder::new(&packet[..12])).expect("12 bytes hold a header");
     // Let hickory decode the question and the OPT record on their own.
     let mut trimmed = packet[..12].to_vec();
     trimmed[4..12].copy_from_slice(&[0, 1, 0, 0, 0, 0, 0, opt.is_some() as u8]);
