@@ -208,7 +208,10 @@ impl<'m> Builder<'m> {
         if let Some(&c) = self.classes.get(&matches) {
             return c;
         }
-        let c = u32::try_from(self.offsets.len() - 1).expect("fewer than 2^32 classes");
+        let c = u32::try_from(self.offsets.len() - 1)
+            .ok()
+            .filter(|&c| c < ALIAS_CLASS)
+            .expect("fewer than 2^31 distinct match lists");
         self.items.extend_from_slice(&matches);
         self.offsets
             .push(u32::try_from(self.items.len()).expect("fewer than 2^32 matches"));
