@@ -26,7 +26,6 @@ const PICKUP: Duration = Duration::from_secs(2);
 const MARGIN: Duration = Duration::from_secs(1);
 /// Deadline for things that happen "at once" (SIGHUP) or are only being waited for.
 const SOON: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_millis(20);
 
 /// Starts `gslbd serve` on the fixture with the admin API on a free loopback port.
 fn start(z: &Zones, extra: &[&str]) -> Server {
@@ -115,39 +114,19 @@ fn ask_from(addr: SocketAddr, name: &str, client: &str) -> (ResponseCode, Vec<Ip
     (r.response_code, a_list(&r))
 }
 
-/// Polls `f` every 20 ms until it returns `Ok`, failing the test with its last `Err` after
-/// `deadline`. Returns the value and when it was first seen.
-fn wait_until<T>(
-    deadline: Instant,
-    what: &str,
-    mut f: impl FnMut() -> Result<T, String>,
-) -> (T, Instant) {
-    loop {
-        match f() {
-            Ok(v) => return (v, Instant::now()),
-            Err(last) => {
-                if Instant::now() >= deadline {
-                    panic!("{what}: still not the case at the deadline; last seen: {last}");
-                }
-            }
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-/// Waits until `name` answers exactly `want` (NOERROR), `within` after `written`; returns how
-/// long after `written` that was first seen.
-fn wait_served(s: &Server, name: &str, want: &str, written: Instant, within: Duration) -> Duration {
+/// Waits until `name` answers exactly `want` (NOERROR), for at most `within`; returns how long
+/// that took (call it right after the write).
+fn wait_served(s: &Server, name: &str, want: &str, within: Duration) -> Duration {
     let want = vec![ip4(want)];
-    let (_, seen) = wait_until(
-        written + within,
+    wait_for(
         &format!("{name} answering {want:?} within {within:?} of the write"),
+        within,
         || match ask(s.addr(), name) {
             (ResponseCode::NoError, a) if a == want => Ok(()),
             other => Err(format!("{other:?}")),
         },
-    );
-    seen - written
+    )
+    .1
 }
 
 /// `GET /v1/status` as JSON.
@@ -258,17 +237,10 @@ fn editing_a_zone_file_is_served_within_two_seconds() {
     let before = generation(&s);
 
     std::fs::write(&file, www_zone("example.net.", 2, "192.0.2.2")).unwrap();
-    let written = Instant::now();
-    let took = wait_served(
-        &s,
-        "www.example.net.",
-        "192.0.2.2",
-        written,
-        PICKUP + MARGIN,
-    );
+    let took = wait_served(&s, "www.example.net.", "192.0.2.2", PICKUP + MARGIN);
     eprintln!("file edit served {took:?} after the write");
 
-    let (st, _) = wait_until(Instant::now() + SOON, "status after the reload", || {
+    let (st, _) = wait_for("status after the reload", SOON, || {
         let st = status(&s);
         if status_serial(&st, "example.net.") == Some(2) && st["last_reload"]["ok"] == json!(true) {
             Ok(st)
@@ -301,10 +273,9 @@ fn sighup_reloads_at_once() {
     let pid = server_pid(z.zones_dir());
     // SAFETY: kill(2) on the pid of our own (unreaped) child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
-    let sent = Instant::now();
-    let took = wait_served(&s, "www.example.net.", "192.0.2.2", sent, SOON);
+    let took = wait_served(&s, "www.example.net.", "192.0.2.2", SOON);
     eprintln!("SIGHUP reload served {took:?} after the signal");
-    let (st, _) = wait_until(Instant::now() + SOON, "generation 2 after SIGHUP", || {
+    let (st, _) = wait_for("generation 2 after SIGHUP", SOON, || {
         let st = status(&s);
         if st["generation"] == json!(2) {
             Ok(st)
@@ -319,18 +290,14 @@ fn sighup_reloads_at_once() {
     // A second signal reloads again (the handler stays installed; the server keeps running).
     // SAFETY: as above.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
-    wait_until(
-        Instant::now() + SOON,
-        "generation 3 after a second SIGHUP",
-        || {
-            let g = generation(&s);
-            if g == 3 {
-                Ok(())
-            } else {
-                Err(format!("generation {g}"))
-            }
-        },
-    );
+    wait_for("generation 3 after a second SIGHUP", SOON, || {
+        let g = generation(&s);
+        if g == 3 {
+            Ok(())
+        } else {
+            Err(format!("generation {g}"))
+        }
+    });
 }
 
 #[test]
@@ -424,10 +391,9 @@ fn every_way_of_rewriting_a_zone_file_is_picked_up() {
             4 => write_by_rename(&file, ".example.net.json.Xy7Q2a", &text),
             _ => write_in_place(&file, &text),
         }
-        let written = Instant::now();
-        let took = wait_served(&s, "www.example.net.", addr, written, PICKUP + MARGIN);
+        let took = wait_served(&s, "www.example.net.", addr, PICKUP + MARGIN);
         eprintln!("{how}: served {took:?} after the write");
-        wait_until(Instant::now() + SOON, how, || {
+        wait_for(how, SOON, || {
             let st = status(&s);
             match status_serial(&st, "example.net.") {
                 Some(n) if n == u64::from(serial) => Ok(()),
@@ -486,10 +452,9 @@ fn kubernetes_configmap_swap_is_picked_up() {
             &new,
             &[("example.net.json", www_zone("example.net.", n, addr))],
         );
-        let written = Instant::now();
         // The kubelet removes the previous version after the swap.
         std::fs::remove_dir_all(dir.join(&old)).unwrap();
-        let took = wait_served(&s, "www.example.net.", addr, written, PICKUP + MARGIN);
+        let took = wait_served(&s, "www.example.net.", addr, PICKUP + MARGIN);
         eprintln!("ConfigMap swap {n}: served {took:?} after the swap");
         old = new;
     }
@@ -525,31 +490,22 @@ fn a_new_network_list_is_picked_up() {
 
     // In place, in a subdirectory of the geo directory.
     write_in_place(&list, "# lab moved\n10.2.0.0/16\n");
-    let written = Instant::now();
-    let (_, seen) = wait_until(
-        written + PICKUP + MARGIN,
-        "the new network list answering",
-        || {
-            let a = ask_from(s.addr(), "app.example.net.", "10.2.2.3");
-            let b = ask_from(s.addr(), "app.example.net.", "10.1.2.3");
-            if a.1 == lab && b.1 == default {
-                Ok(())
-            } else {
-                Err(format!("10.2.2.3 -> {a:?}, 10.1.2.3 -> {b:?}"))
-            }
-        },
-    );
-    eprintln!(
-        "network list (in place) served {:?} after the write",
-        seen - written
-    );
+    let (_, took) = wait_for("the new network list answering", PICKUP + MARGIN, || {
+        let a = ask_from(s.addr(), "app.example.net.", "10.2.2.3");
+        let b = ask_from(s.addr(), "app.example.net.", "10.1.2.3");
+        if a.1 == lab && b.1 == default {
+            Ok(())
+        } else {
+            Err(format!("10.2.2.3 -> {a:?}, 10.1.2.3 -> {b:?}"))
+        }
+    });
+    eprintln!("network list (in place) served {took:?} after the write");
 
     // Renamed over, as a list updater would do.
     write_by_rename(&list, ".lab.txt.new", "10.3.0.0/16\n");
-    let written = Instant::now();
-    let (_, seen) = wait_until(
-        written + PICKUP + MARGIN,
+    let (_, took) = wait_for(
         "the renamed network list answering",
+        PICKUP + MARGIN,
         || {
             let a = ask_from(s.addr(), "app.example.net.", "10.3.0.1");
             let b = ask_from(s.addr(), "app.example.net.", "10.2.2.3");
@@ -560,10 +516,7 @@ fn a_new_network_list_is_picked_up() {
             }
         },
     );
-    eprintln!(
-        "network list (rename) served {:?} after the write",
-        seen - written
-    );
+    eprintln!("network list (rename) served {took:?} after the write");
 }
 
 #[test]
@@ -577,10 +530,9 @@ fn a_replaced_mmdb_triggers_a_reload() {
     let tmp = z.geo_dir().join(".location.mmdb.download");
     std::fs::copy(testdata.join("GeoLite2-Country-Test.mmdb"), &tmp).unwrap();
     std::fs::rename(&tmp, &db).unwrap();
-    let written = Instant::now();
-    let (st, seen) = wait_until(
-        written + PICKUP + MARGIN,
+    let (st, took) = wait_for(
         "a reload after the .mmdb was replaced",
+        PICKUP + MARGIN,
         || {
             let st = status(&s);
             if st["generation"].as_u64().unwrap() > before {
@@ -590,10 +542,7 @@ fn a_replaced_mmdb_triggers_a_reload() {
             }
         },
     );
-    eprintln!(
-        ".mmdb replacement reloaded {:?} after the write",
-        seen - written
-    );
+    eprintln!(".mmdb replacement reloaded {took:?} after the write");
     assert_eq!(st["last_reload"]["ok"], json!(true), "{st}");
     assert_eq!(st["last_reload"]["trigger"], json!("file change"), "{st}");
     // Still answering, from the new database (which also has 81.2.69.160/27 in GB).
@@ -703,8 +652,7 @@ fn an_mmdb_rewritten_in_place_keeps_the_server_up() {
         "unexpected replies: {:?}",
         report.bad
     );
-    let written = Instant::now();
-    wait_until(written + PICKUP + MARGIN, "a good reload", || {
+    wait_for("a good reload", PICKUP + MARGIN, || {
         let st = status(&s);
         if st["last_reload"]["ok"] == json!(true) {
             Ok(())
@@ -734,10 +682,9 @@ fn an_invalid_file_is_never_served_and_is_reported() {
     let new = www_zone("example.net.", 2, "192.0.2.2");
     let half = &new[..new.len() / 2];
     std::fs::write(&file, half).unwrap();
-    let written = Instant::now();
-    let (st, _) = wait_until(
-        written + PICKUP + MARGIN,
+    let (st, _) = wait_for(
         "last_reload.ok false after a half-written file",
+        PICKUP + MARGIN,
         || {
             let st = status(&s);
             if st["last_reload"]["ok"] == json!(false) {
@@ -806,16 +753,9 @@ fn an_invalid_file_is_never_served_and_is_reported() {
 
     // Fixed: served, a new generation, a clean last_reload.
     std::fs::write(&file, &new).unwrap();
-    let written = Instant::now();
-    let took = wait_served(
-        &s,
-        "www.example.net.",
-        "192.0.2.2",
-        written,
-        PICKUP + MARGIN,
-    );
+    let took = wait_served(&s, "www.example.net.", "192.0.2.2", PICKUP + MARGIN);
     eprintln!("fixed file served {took:?} after the write");
-    let (st, _) = wait_until(Instant::now() + SOON, "a clean last_reload", || {
+    let (st, _) = wait_for("a clean last_reload", SOON, || {
         let st = status(&s);
         if st["last_reload"]["ok"] == json!(true) {
             Ok(st)
@@ -888,16 +828,9 @@ fn zones_come_and_go() {
         ".other.test.json.tmp",
         &www_zone("other.test.", 1, "203.0.113.5"),
     );
-    let written = Instant::now();
-    let took = wait_served(
-        &s,
-        "www.other.test.",
-        "203.0.113.5",
-        written,
-        PICKUP + MARGIN,
-    );
+    let took = wait_served(&s, "www.other.test.", "203.0.113.5", PICKUP + MARGIN);
     eprintln!("new zone served {took:?} after the write");
-    let (st, _) = wait_until(Instant::now() + SOON, "both zones in /v1/status", || {
+    let (st, _) = wait_for("both zones in /v1/status", SOON, || {
         let st = status(&s);
         if status_serial(&st, "other.test.").is_some() && st["last_reload"]["ok"] == json!(true) {
             Ok(st)
@@ -910,16 +843,15 @@ fn zones_come_and_go() {
 
     // A zone file deleted: that zone is no longer ours.
     std::fs::remove_file(&net).unwrap();
-    let written = Instant::now();
-    let (_, seen) = wait_until(
-        written + PICKUP + MARGIN,
+    let (_, took) = wait_for(
         "the deleted zone answering REFUSED",
+        PICKUP + MARGIN,
         || match ask(s.addr(), "www.example.net.") {
             (ResponseCode::Refused, a) if a.is_empty() => Ok(()),
             other => Err(format!("{other:?}")),
         },
     );
-    eprintln!("deleted zone REFUSED {:?} after the delete", seen - written);
+    eprintln!("deleted zone REFUSED {took:?} after the delete");
     let r = udp(s.addr(), &query("example.net.", RecordType::SOA));
     assert_eq!(r.response_code, ResponseCode::Refused, "{r}");
     assert!(!r.authoritative, "REFUSED carries no AA: {r}");
@@ -930,14 +862,7 @@ fn zones_come_and_go() {
 
     // And back again.
     std::fs::write(&net, www_zone("example.net.", 2, "192.0.2.9")).unwrap();
-    let written = Instant::now();
-    wait_served(
-        &s,
-        "www.example.net.",
-        "192.0.2.9",
-        written,
-        PICKUP + MARGIN,
-    );
+    wait_served(&s, "www.example.net.", "192.0.2.9", PICKUP + MARGIN);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1280,43 +1205,31 @@ fn big_configurations_reload_while_queries_are_answered() {
 
             // Network list change in place, picked up by the watcher: 1.0.0.0/24 leaves.
             std::fs::write(&list, big_list(1)).unwrap();
-            let written = Instant::now();
-            let (_, seen) = wait_until(
-                written + BIG_DEADLINE,
+            let (_, took) = wait_for(
                 "the new 200k-line network list served",
+                BIG_DEADLINE,
                 || match ask_from(addr, "geo.big.test.", "1.0.0.1") {
                     (ResponseCode::NoError, a) if a == default => Ok(()),
                     other => Err(format!("{other:?}")),
                 },
             );
-            eprintln!(
-                "big configuration: new network list served {:?} after the write",
-                seen - written
-            );
+            eprintln!("big configuration: new network list served {took:?} after the write");
             let last = Ipv4Addr::from((1u32 << 24) + (200_000 << 8));
             assert_eq!(ask_from(addr, "geo.big.test.", &last.to_string()).1, big);
 
             // Both at once, through the watcher.
             write_by_rename(&file, ".big.test.json.tmp", &big_zone(3, "10.8.8.8"));
             std::fs::write(&list, big_list(0)).unwrap();
-            let written = Instant::now();
-            let (_, seen) = wait_until(
-                written + BIG_DEADLINE,
-                "zone and list changes served",
-                || {
-                    let a = ask(addr, "n0.big.test.");
-                    let b = ask_from(addr, "geo.big.test.", "1.0.0.1");
-                    if a.1 == [ip4("10.8.8.8")] && b.1 == big {
-                        Ok(())
-                    } else {
-                        Err(format!("n0 {a:?}, geo from 1.0.0.1 {b:?}"))
-                    }
-                },
-            );
-            eprintln!(
-                "big configuration: zone + list served {:?} after the writes",
-                seen - written
-            );
+            let (_, took) = wait_for("zone and list changes served", BIG_DEADLINE, || {
+                let a = ask(addr, "n0.big.test.");
+                let b = ask_from(addr, "geo.big.test.", "1.0.0.1");
+                if a.1 == [ip4("10.8.8.8")] && b.1 == big {
+                    Ok(())
+                } else {
+                    Err(format!("n0 {a:?}, geo from 1.0.0.1 {b:?}"))
+                }
+            });
+            eprintln!("big configuration: zone + list served {took:?} after the writes");
         }));
         stop.store(true, Ordering::Relaxed);
         let report = handle.join().unwrap();
@@ -1359,9 +1272,9 @@ fn the_watcher_does_not_reload_what_an_admin_reload_already_read() {
     write_in_place(&file, &www_zone("example.net.", 2, "192.0.2.2"));
     assert_eq!(reload_ok(&s), 2);
     let unchanged = r#"gslbd_reloads_total{result="unchanged"}"#;
-    wait_until(
-        Instant::now() + Duration::from_secs(5),
+    wait_for(
         "the watcher to see the edit",
+        Duration::from_secs(5),
         || {
             let n = metric(&s, unchanged);
             (n >= 1.0).then_some(()).ok_or(format!("{unchanged} = {n}"))
@@ -1371,15 +1284,11 @@ fn the_watcher_does_not_reload_what_an_admin_reload_already_read() {
     assert_eq!(ask(s.addr(), "www.example.net.").1, [ip4("192.0.2.2")]);
     // A real change afterwards still reloads.
     write_in_place(&file, &www_zone("example.net.", 3, "192.0.2.3"));
-    wait_until(
-        Instant::now() + Duration::from_secs(5),
-        "the next edit to be served",
-        || {
-            let got = ask(s.addr(), "www.example.net.").1;
-            (got == [ip4("192.0.2.3")])
-                .then_some(())
-                .ok_or(format!("{got:?}"))
-        },
-    );
+    wait_for("the next edit to be served", Duration::from_secs(5), || {
+        let got = ask(s.addr(), "www.example.net.").1;
+        (got == [ip4("192.0.2.3")])
+            .then_some(())
+            .ok_or(format!("{got:?}"))
+    });
     assert_eq!(generation(&s), 3);
 }
