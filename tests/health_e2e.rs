@@ -5,19 +5,18 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
+use common::health::{self, *};
 use common::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -29,28 +28,18 @@ const INTERVAL: f64 = 0.3;
 const TIMEOUT: f64 = 0.2;
 const RISE: u32 = 2;
 const FALL: u32 = 2;
+const T: Timing = Timing {
+    interval: INTERVAL,
+    timeout: TIMEOUT,
+    rise: RISE,
+    fall: FALL,
+};
 /// How often the tests look at the server while waiting for something.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The spec's bound for a failing target to leave the answers: interval × fall + 1 s.
-fn removal_bound() -> Duration {
-    Duration::from_secs_f64(INTERVAL * FALL as f64 + 1.0)
-}
-
-/// The same bound for a recovered target to come back: interval × rise + 1 s.
-fn recovery_bound() -> Duration {
-    Duration::from_secs_f64(INTERVAL * RISE as f64 + 1.0)
-}
-
-/// How long a wait may run before the test gives up (longer than the bounds, so a slow result
-/// is reported with its actual duration rather than as a time-out).
-fn patience() -> Duration {
-    removal_bound().max(recovery_bound()) + Duration::from_secs(4)
-}
-
 /// A loopback address private to test `test`.
 fn lo(test: u8, host: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 61, test, host))
+    health::lo(61, test, host)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,8 +59,6 @@ enum Mode {
     /// Waits this long, then answers like `Healthy`.
     Slow(Duration),
 }
-
-const HEALTHY_BODY: &str = "ALIVE and well\n";
 
 #[derive(Default)]
 struct Seen {
@@ -194,22 +181,10 @@ fn serve_http(mut s: TcpStream, mode: &Mutex<Mode>, seen: &Seen) {
     let _ = s.set_nonblocking(false);
     let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16384 {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default().to_string();
-    let host = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.trim().to_string());
-    seen.heads.lock().unwrap().push((request_line, host));
+    let Some(head) = read_head(&mut s) else {
+        return;
+    };
+    seen.heads.lock().unwrap().push(head);
     seen.requests.fetch_add(1, Ordering::SeqCst);
     let (status, body) = match mode.lock().unwrap().clone() {
         Mode::Healthy => (200, HEALTHY_BODY),
@@ -230,45 +205,12 @@ fn serve_http(mut s: TcpStream, mode: &Mutex<Mode>, seen: &Seen) {
     if status == 200 && body == HEALTHY_BODY {
         seen.healthy.fetch_add(1, Ordering::SeqCst);
     }
-    let reason = match status {
-        200 => "OK",
-        204 => "No Content",
-        302 => "Found",
-        503 => "Service Unavailable",
-        _ => "Whatever",
-    };
-    let _ = write!(
-        s,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = s.flush();
+    write_response(&mut s, status, body);
     let _ = s.shutdown(std::net::Shutdown::Write);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Configuration fixtures
-
-/// An HTTP check on `port` with the test timing and `extra` fields merged in.
-fn http_check(port: u16, extra: Value) -> Value {
-    let mut c = json!({
-        "type": "http", "port": port, "path": "/healthz",
-        "interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL
-    });
-    for (k, v) in extra.as_object().expect("object") {
-        c[k] = v.clone();
-    }
-    c
-}
-
-/// A TCP check on `port` with the test timing.
-fn tcp_check(port: u16) -> Value {
-    json!({
-        "type": "tcp", "port": port,
-        "interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL
-    })
-}
 
 /// Writes zone `origin` with `records`, `checks` and `gslb` sections.
 fn write_zone(z: &Zones, origin: &str, serial: u32, records: Value, checks: Value, gslb: Value) {
@@ -312,80 +254,10 @@ fn start_dirs(zones: &Path, geo: &Path, extra: &[&str]) -> Server {
 // ---------------------------------------------------------------------------------------------
 // Looking at the server
 
-/// The A addresses answered for `name`, asked over UDP (with ECS for `client` when given).
-/// Asserts NOERROR.
-fn answer(s: &Server, name: &str, client: Option<&str>) -> BTreeSet<IpAddr> {
-    let r = ask(s, name, client);
-    assert_eq!(r.response_code, ResponseCode::NoError, "{name}: {r}");
-    addrs(&r)
-}
-
-fn ask(s: &Server, name: &str, client: Option<&str>) -> Message {
-    let q = query(name, RecordType::A);
-    let q = match client {
-        Some(c) => with_ecs(q, c, 32),
-        None => q,
-    };
-    udp(s.addr(), &q)
-}
-
-fn addrs(m: &Message) -> BTreeSet<IpAddr> {
-    common::answer_addresses(m).into_iter().collect()
-}
-
-fn set(list: &[IpAddr]) -> BTreeSet<IpAddr> {
-    list.iter().copied().collect()
-}
-
-/// Waits until the answer for `name` (from `client`) is exactly `want`; returns how long it took.
-fn wait_answer(
-    s: &Server,
-    name: &str,
-    client: Option<&str>,
-    want: &[IpAddr],
-    within: Duration,
-) -> Duration {
-    let want = set(want);
-    wait_for(&format!("answer {name} = {want:?}"), within, || {
-        let got = answer(s, name, client);
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .1
-}
-
-fn get_json(s: &Server, path: &str) -> Value {
-    let (code, body) = s.http("GET", path, None);
-    assert_eq!(code, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body}"))
-}
-
 fn post(s: &Server, path: &str) -> (u16, Value) {
     let (code, body) = s.http("POST", path, None);
     let v = serde_json::from_str(&body).unwrap_or(Value::String(body));
     (code, v)
-}
-
-/// The `/v1/status` rows of `addr`.
-fn rows(s: &Server, addr: IpAddr) -> Vec<Value> {
-    let st = get_json(s, "/v1/status");
-    st["targets"]
-        .as_array()
-        .unwrap_or_else(|| panic!("/v1/status has no `targets` array: {st}"))
-        .iter()
-        .filter(|r| r["address"] == json!(addr.to_string()))
-        .cloned()
-        .collect()
-}
-
-/// The single `/v1/status` row of `addr`.
-fn row(s: &Server, addr: IpAddr) -> Value {
-    let r = rows(s, addr);
-    assert_eq!(r.len(), 1, "exactly one status row for {addr}: {r:?}");
-    r.into_iter().next().unwrap()
 }
 
 fn state(s: &Server, addr: IpAddr) -> String {
@@ -393,20 +265,6 @@ fn state(s: &Server, addr: IpAddr) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
-}
-
-/// Waits until `addr`'s status row has `state` (and, for `up`, a successful probe behind it).
-fn wait_state(s: &Server, addr: IpAddr, want: &str, within: Duration) -> Value {
-    wait_for(&format!("{addr} {want} in /v1/status"), within, || {
-        let r = row(s, addr);
-        let probed = want != "up" || r["check"].is_null() || r["latency_ms"].is_number();
-        if r["state"] == json!(want) && probed {
-            Ok(r)
-        } else {
-            Err(r.to_string())
-        }
-    })
-    .0
 }
 
 fn metrics(s: &Server) -> String {
@@ -450,7 +308,7 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
         "h1.test.",
         1,
         json!({ "www": { "gslb": "web" } }),
-        json!({ "web-http": http_check(web.port(), json!({})), "web-tcp": tcp_check(tcp.port()) }),
+        json!({ "web-http": T.check("http", web.port(), json!({})), "web-tcp": T.check("tcp", tcp.port(), json!({})) }),
         json!({ "web": {
             "check": "web-http",
             "pools": { "default": { "targets": [
@@ -462,8 +320,8 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
     );
     let s = start(&z, &[]);
     let all = [web.ip(), tcp.ip(), fixed];
-    wait_state(&s, web.ip(), "up", patience());
-    wait_state(&s, tcp.ip(), "up", patience());
+    wait_state(&s, web.ip(), "up", T.patience());
+    wait_state(&s, tcp.ip(), "up", T.patience());
     assert_eq!(answer(&s, "www.h1.test.", None), set(&all));
     assert!(web.requests() >= 1 && tcp.requests() >= 1);
     // The HTTP probe asks for the configured path.
@@ -477,11 +335,11 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
 
     // HTTP backend answers 503: gone within interval × fall + 1 s.
     web.set(Mode::Status(503));
-    let took = wait_answer(&s, "www.h1.test.", None, &[tcp.ip(), fixed], patience());
+    let took = wait_answer(&s, "www.h1.test.", None, &[tcp.ip(), fixed], T.patience());
     assert!(
-        took <= removal_bound(),
+        took <= T.removal_bound(),
         "503 target left the answer after {took:?}, bound {:?}",
-        removal_bound()
+        T.removal_bound()
     );
     let r = row(&s, web.ip());
     assert_eq!(r["state"], "down", "{r}");
@@ -493,16 +351,16 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
     // Recovery: back only after `rise` healthy answers.
     let healthy_before = web.healthy_answers();
     web.set(Mode::Healthy);
-    let took = wait_answer(&s, "www.h1.test.", None, &all, patience());
+    let took = wait_answer(&s, "www.h1.test.", None, &all, T.patience());
     let successes = web.healthy_answers() - healthy_before;
     assert!(
         successes >= RISE as usize,
         "came back after {successes} successful probe(s); rise is {RISE}"
     );
     assert!(
-        took <= recovery_bound(),
+        took <= T.recovery_bound(),
         "recovered after {took:?}, bound {:?}",
-        recovery_bound()
+        T.recovery_bound()
     );
     let r = row(&s, web.ip());
     assert_eq!(r["state"], "up", "{r}");
@@ -511,11 +369,11 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
 
     // TCP backend stops listening (connections refused): gone within the same bound.
     tcp.stop();
-    let took = wait_answer(&s, "www.h1.test.", None, &[web.ip(), fixed], patience());
+    let took = wait_answer(&s, "www.h1.test.", None, &[web.ip(), fixed], T.patience());
     assert!(
-        took <= removal_bound(),
+        took <= T.removal_bound(),
         "refusing TCP target left the answer after {took:?}, bound {:?}",
-        removal_bound()
+        T.removal_bound()
     );
     let r = row(&s, tcp.ip());
     assert_eq!(r["state"], "down", "{r}");
@@ -528,16 +386,16 @@ fn failing_http_and_tcp_targets_leave_within_bound_and_return_after_rise_success
     // It listens again: back after `rise` connections.
     let conns_before = tcp.requests();
     tcp.restart();
-    let took = wait_answer(&s, "www.h1.test.", None, &all, patience());
+    let took = wait_answer(&s, "www.h1.test.", None, &all, T.patience());
     let conns = tcp.requests() - conns_before;
     assert!(
         conns >= RISE as usize,
         "TCP target came back after {conns} successful connect(s); rise is {RISE}"
     );
     assert!(
-        took <= recovery_bound(),
+        took <= T.recovery_bound(),
         "TCP target recovered after {took:?}, bound {:?}",
-        recovery_bound()
+        T.recovery_bound()
     );
     assert_eq!(state(&s, tcp.ip()), "up");
 }
@@ -613,13 +471,13 @@ fn expect_body_contains_and_host_are_honoured() {
         1,
         json!({ "www": { "gslb": "web" } }),
         json!({
-            "strict": http_check(port, json!({
+            "strict": T.check("http", port, json!({
                 "path": "/status", "host": "health.example.net",
                 "expect": [200], "body_contains": "ALIVE"
             })),
-            "want-204": http_check(port, json!({ "expect": [204] })),
-            "want-503": http_check(port, json!({ "expect": [503] })),
-            "plain": http_check(port, json!({}))
+            "want-204": T.check("http", port, json!({ "expect": [204] })),
+            "want-503": T.check("http", port, json!({ "expect": [503] })),
+            "plain": T.check("http", port, json!({}))
         }),
         json!({ "web": { "pools": { "default": { "targets": [
             target(&body, "strict"),
@@ -632,19 +490,19 @@ fn expect_body_contains_and_host_are_honoured() {
     let s = start(&z, &[]);
 
     // A 200 is not enough when `expect` lists 204 only; a listed 503 is healthy.
-    let r = wait_state(&s, wrong_status.ip(), "down", patience());
+    let r = wait_state(&s, wrong_status.ip(), "down", T.patience()).0;
     assert!(
         r["error"].as_str().unwrap_or_default().contains("200"),
         "error names the unexpected status: {r}"
     );
-    wait_state(&s, body.ip(), "up", patience());
-    wait_state(&s, listed_503.ip(), "up", patience());
-    wait_state(&s, plain.ip(), "up", patience());
+    wait_state(&s, body.ip(), "up", T.patience());
+    wait_state(&s, listed_503.ip(), "up", T.patience());
+    wait_state(&s, plain.ip(), "up", T.patience());
 
     // A backend slower than `timeout` is down, with a time-out error.
-    wait_state(&s, slow.ip(), "up", patience());
+    wait_state(&s, slow.ip(), "up", T.patience());
     slow.set(Mode::Slow(Duration::from_secs_f64(TIMEOUT * 2.0)));
-    let r = wait_state(&s, slow.ip(), "down", patience());
+    let r = wait_state(&s, slow.ip(), "down", T.patience()).0;
     assert!(
         r["error"]
             .as_str()
@@ -685,9 +543,9 @@ fn expect_body_contains_and_host_are_honoured() {
         "www.h2.test.",
         None,
         &[listed_503.ip(), plain.ip()],
-        patience(),
+        T.patience(),
     );
-    assert!(took <= removal_bound(), "left after {took:?}");
+    assert!(took <= T.removal_bound(), "left after {took:?}");
     let r = row(&s, body.ip());
     assert_eq!(r["state"], "down", "{r}");
     assert!(
@@ -702,12 +560,12 @@ fn expect_body_contains_and_host_are_honoured() {
         "www.h2.test.",
         None,
         &[body.ip(), listed_503.ip(), plain.ip()],
-        patience(),
+        T.patience(),
     );
     // The default `expect` accepts a 3xx (not followed) ...
     plain.set(Mode::Status(302));
     let seen = plain.requests();
-    wait_for("three probes of the 302 backend", patience(), || {
+    wait_for("three probes of the 302 backend", T.patience(), || {
         let n = plain.requests() - seen;
         if n >= 3 {
             Ok(())
@@ -727,7 +585,7 @@ fn expect_body_contains_and_host_are_honoured() {
         "www.h2.test.",
         None,
         &[body.ip(), listed_503.ip()],
-        patience(),
+        T.patience(),
     );
 }
 
@@ -746,7 +604,7 @@ fn a_down_region_pool_fails_over_to_its_fallback_then_default() {
         "h3.test.",
         1,
         json!({ "www": { "gslb": "web" } }),
-        json!({ "hc": http_check(a.port(), json!({})) }),
+        json!({ "hc": T.check("http", a.port(), json!({})) }),
         json!({ "web": {
             "check": "hc",
             "pools": {
@@ -760,7 +618,7 @@ fn a_down_region_pool_fails_over_to_its_fallback_then_default() {
     let name = "www.h3.test.";
     let office = Some("10.1.2.3");
     for t in [&a, &b, &c] {
-        wait_state(&s, t.ip(), "up", patience());
+        wait_state(&s, t.ip(), "up", T.patience());
     }
     assert_eq!(answer(&s, name, office), set(&[a.ip()]));
     assert_eq!(answer(&s, name, Some("192.168.7.7")), set(&[b.ip()]));
@@ -768,24 +626,24 @@ fn a_down_region_pool_fails_over_to_its_fallback_then_default() {
 
     // r1's only target fails: r1 is skipped, its fallback r2 answers.
     a.set(Mode::Status(503));
-    let took = wait_answer(&s, name, office, &[b.ip()], patience());
-    assert!(took <= removal_bound(), "failed over after {took:?}");
+    let took = wait_answer(&s, name, office, &[b.ip()], T.patience());
+    assert!(took <= T.removal_bound(), "failed over after {took:?}");
     // Clients elsewhere are unaffected.
     assert_eq!(answer(&s, name, None), set(&[c.ip()]));
 
     // r2 fails too: default answers.
     b.set(Mode::Status(503));
-    let took = wait_answer(&s, name, office, &[c.ip()], patience());
+    let took = wait_answer(&s, name, office, &[c.ip()], T.patience());
     assert!(
-        took <= removal_bound(),
+        took <= T.removal_bound(),
         "fell through to default after {took:?}"
     );
     assert_eq!(answer(&s, name, Some("192.168.7.7")), set(&[c.ip()]));
 
     // r1 recovers: it answers again.
     a.set(Mode::Healthy);
-    let took = wait_answer(&s, name, office, &[a.ip()], patience());
-    assert!(took <= recovery_bound(), "r1 back after {took:?}");
+    let took = wait_answer(&s, name, office, &[a.ip()], T.patience());
+    assert!(took <= T.recovery_bound(), "r1 back after {took:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -812,25 +670,25 @@ fn all_down_serve_all_answers_first_pool_and_nodata_answers_empty() {
         "h4.test.",
         1,
         json!({ "open": { "gslb": "open" }, "closed": { "gslb": "closed" } }),
-        json!({ "hc": http_check(a.port(), json!({})) }),
+        json!({ "hc": T.check("http", a.port(), json!({})) }),
         json!({ "open": record("serve_all"), "closed": record("nodata") }),
     );
     let s = start(&z, &[]);
     let office = Some("10.1.2.3");
-    wait_state(&s, a.ip(), "up", patience());
-    wait_state(&s, b.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
+    wait_state(&s, b.ip(), "up", T.patience());
     assert_eq!(answer(&s, "open.h4.test.", office), set(&[a.ip()]));
     assert_eq!(answer(&s, "closed.h4.test.", office), set(&[a.ip()]));
 
     // Only r1's target down: both records fall to default.
     a.stop();
-    wait_answer(&s, "closed.h4.test.", office, &[b.ip()], patience());
+    wait_answer(&s, "closed.h4.test.", office, &[b.ip()], T.patience());
     assert_eq!(answer(&s, "open.h4.test.", office), set(&[b.ip()]));
 
     // Everything down.
     b.stop();
-    wait_state(&s, a.ip(), "down", patience());
-    wait_state(&s, b.ip(), "down", patience());
+    wait_state(&s, a.ip(), "down", T.patience());
+    wait_state(&s, b.ip(), "down", T.patience());
 
     // serve_all: the first pool in the client's order, ignoring health.
     assert_eq!(
@@ -856,7 +714,7 @@ fn all_down_serve_all_answers_first_pool_and_nodata_answers_empty() {
 
     // One comes back: both records answer it again.
     b.restart();
-    wait_answer(&s, "closed.h4.test.", office, &[b.ip()], patience());
+    wait_answer(&s, "closed.h4.test.", office, &[b.ip()], T.patience());
     assert_eq!(answer(&s, "open.h4.test.", office), set(&[b.ip()]));
     drop(a);
 }
@@ -872,7 +730,7 @@ fn simple_zone(z: &Zones, origin: &str, serial: u32, port: u16, targets: &[IpAdd
         origin,
         serial,
         json!({ "www": { "gslb": "web" } }),
-        json!({ "hc": http_check(port, json!({})) }),
+        json!({ "hc": T.check("http", port, json!({})) }),
         json!({ "web": { "check": "hc", "pools": { "default": { "targets": list } } } }),
     );
 }
@@ -885,8 +743,8 @@ fn drain_and_undrain_act_at_once_and_drains_survive_reloads() {
     simple_zone(&z, "h5.test.", 1, a.port(), &[a.ip(), b.ip()]);
     let s = start(&z, &[]);
     let name = "www.h5.test.";
-    wait_state(&s, a.ip(), "up", patience());
-    wait_state(&s, b.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
+    wait_state(&s, b.ip(), "up", T.patience());
     assert_eq!(answer(&s, name, None), set(&[a.ip(), b.ip()]));
 
     let (code, body) = post(&s, &format!("/v1/targets/{}/drain", a.ip()));
@@ -945,7 +803,7 @@ fn a_drain_survives_a_restart_with_state_file() {
     let name = "www.h6.test.";
 
     let mut first = start(&z, &["--state-file", sf]);
-    wait_state(&first, a.ip(), "up", patience());
+    wait_state(&first, a.ip(), "up", T.patience());
     let (code, body) = post(&first, &format!("/v1/targets/{}/drain", a.ip()));
     assert_eq!(code, 200, "{body}");
     assert_eq!(answer(&first, name, None), set(&[b.ip()]));
@@ -984,14 +842,14 @@ fn identical_checks_in_two_zones_share_one_probe() {
             origin,
             1,
             json!({ "www": { "gslb": "web" }, "api": { "gslb": "web" } }),
-            json!({ check: http_check(a.port(), json!({})) }),
+            json!({ check: T.check("http", a.port(), json!({})) }),
             json!({ "web": { "pools": { "default": {
                 "targets": [{ "address": a.ip().to_string(), "check": check }, fixed.to_string()]
             } } } }),
         );
     }
     let s = start(&z, &[]);
-    wait_state(&s, a.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
     let names = [
         "www.d1.test.",
         "api.d1.test.",
@@ -1019,7 +877,7 @@ fn identical_checks_in_two_zones_share_one_probe() {
 
     // When it fails, it leaves every answer of every name in both zones.
     a.set(Mode::Status(503));
-    wait_state(&s, a.ip(), "down", patience());
+    wait_state(&s, a.ip(), "down", T.patience());
     for name in names {
         assert_eq!(answer(&s, name, None), set(&[fixed]), "{name}");
     }
@@ -1035,8 +893,8 @@ fn a_target_alternating_success_and_failure_never_leaves_the_answer() {
     let z = Zones::new();
     simple_zone(&z, "h8.test.", 1, a.port(), &[a.ip(), b.ip()]);
     let s = start(&z, &[]);
-    wait_state(&s, a.ip(), "up", patience());
-    wait_state(&s, b.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
+    wait_state(&s, b.ip(), "up", T.patience());
     let failed_before = sample(&metrics(&s), "gslbd_probes_total{result=\"failed\"}").unwrap();
 
     a.set(Mode::Flap);
@@ -1072,7 +930,7 @@ fn probe_and_target_metrics_follow_health() {
     let z = Zones::new();
     simple_zone(&z, "h9.test.", 1, a.port(), &[a.ip(), b.ip()]);
     let s = start(&z, &[]);
-    wait_state(&s, a.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
     let ok = |m: &str| sample(m, "gslbd_probes_total{result=\"ok\"}");
     let m = metrics(&s);
     let ok0 = ok(&m).unwrap_or_else(|| panic!("no gslbd_probes_total{{result=\"ok\"}}: {m}"));
@@ -1089,7 +947,7 @@ fn probe_and_target_metrics_follow_health() {
     assert_eq!(sample(&m, "gslbd_targets{state=\"up\"}"), Some(2.0), "{m}");
     wait_for(
         "gslbd_probes_total{result=\"ok\"} grows",
-        patience(),
+        T.patience(),
         || {
             let m = metrics(&s);
             match ok(&m) {
@@ -1101,14 +959,14 @@ fn probe_and_target_metrics_follow_health() {
 
     let failed0 = sample(&metrics(&s), "gslbd_probes_total{result=\"failed\"}").unwrap();
     a.set(Mode::Status(503));
-    let (_, took) = wait_for("gslbd_target_up goes to 0", patience(), || {
+    let (_, took) = wait_for("gslbd_target_up goes to 0", T.patience(), || {
         let m = metrics(&s);
         match target_up(&m, a.ip()) {
             Some(0.0) => Ok(()),
             v => Err(format!("{v:?}")),
         }
     });
-    assert!(took <= removal_bound(), "gauge fell after {took:?}");
+    assert!(took <= T.removal_bound(), "gauge fell after {took:?}");
     let m = metrics(&s);
     assert_eq!(target_up(&m, b.ip()), Some(1.0), "{m}");
     assert!(
@@ -1130,9 +988,9 @@ fn target_up_gauge_reports_probe_health_while_drained() {
     let z = Zones::new();
     simple_zone(&z, "h10.test.", 1, a.port(), &[a.ip(), b.ip()]);
     let s = start(&z, &[]);
-    wait_state(&s, a.ip(), "up", patience());
+    wait_state(&s, a.ip(), "up", T.patience());
     a.set(Mode::Status(503));
-    wait_state(&s, a.ip(), "down", patience());
+    wait_state(&s, a.ip(), "down", T.patience());
     let (code, body) = post(&s, &format!("/v1/targets/{}/drain", a.ip()));
     assert_eq!(code, 200, "{body}");
     let m = metrics(&s);
@@ -1159,9 +1017,9 @@ fn a_down_target_stays_down_across_a_reload_and_removed_checks_stop_probing() {
         } else {
             json!(gone.ip().to_string())
         };
-        let mut checks = json!({ check_name: http_check(a.port(), json!({})) });
+        let mut checks = json!({ check_name: T.check("http", a.port(), json!({})) });
         if other_checked {
-            checks["other"] = http_check(gone.port(), json!({}));
+            checks["other"] = T.check("http", gone.port(), json!({}));
         }
         write_zone(
             &z,
@@ -1183,10 +1041,10 @@ fn a_down_target_stays_down_across_a_reload_and_removed_checks_stop_probing() {
     };
     zone(1, "hc", true);
     let s = start(&z, &["--no-watch"]);
-    wait_state(&s, b.ip(), "up", patience());
-    wait_state(&s, gone.ip(), "up", patience());
+    wait_state(&s, b.ip(), "up", T.patience());
+    wait_state(&s, gone.ip(), "up", T.patience());
     a.set(Mode::Status(503));
-    let down = wait_state(&s, a.ip(), "down", patience());
+    let down = wait_state(&s, a.ip(), "down", T.patience()).0;
     assert_eq!(answer(&s, name, None), set(&[b.ip()]));
 
     // Reload with the same check definition for `a`, under another name, in a changed zone:
@@ -1221,7 +1079,7 @@ fn a_down_target_stays_down_across_a_reload_and_removed_checks_stop_probing() {
     // It comes back after `rise` successes, as before the reload.
     let healthy_before = a.healthy_answers();
     a.set(Mode::Healthy);
-    wait_answer(&s, name, None, &[a.ip(), b.ip()], patience());
+    wait_answer(&s, name, None, &[a.ip(), b.ip()], T.patience());
     assert!(a.healthy_answers() - healthy_before >= RISE as usize);
 
     // Remove the check of `gone`: after the reload and one interval it sees no more probes.

@@ -5,20 +5,18 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{RData, RecordType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{json, Value};
 
+use common::health::{self, *};
 use common::*;
 
 // ---------------------------------------------------------------------------------------------
@@ -30,31 +28,21 @@ const INTERVAL: f64 = 0.4;
 const TIMEOUT: f64 = 0.3;
 const RISE: u32 = 2;
 const FALL: u32 = 2;
+const T: Timing = Timing {
+    interval: INTERVAL,
+    timeout: TIMEOUT,
+    rise: RISE,
+    fall: FALL,
+};
 /// How often the tests look at the server while waiting for something.
 const POLL: Duration = Duration::from_millis(50);
 
 /// The name the backends' certificate is made for.
 const CERT_NAME: &str = "www.example.test";
 
-/// The spec's bound for a failing target to leave the answers: interval × fall + 1 s.
-fn removal_bound() -> Duration {
-    Duration::from_secs_f64(INTERVAL * FALL as f64 + 1.0)
-}
-
-/// The same bound for a recovered target to come back: interval × rise + 1 s.
-fn recovery_bound() -> Duration {
-    Duration::from_secs_f64(INTERVAL * RISE as f64 + 1.0)
-}
-
-/// How long a wait may run before the test gives up (longer than the bounds, so a slow result
-/// is reported with its actual duration rather than as a time-out).
-fn patience() -> Duration {
-    removal_bound().max(recovery_bound()) + Duration::from_secs(4)
-}
-
 /// A loopback address private to test `test`.
 fn lo(test: u8, host: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 62, test, host))
+    health::lo(62, test, host)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,8 +80,6 @@ enum Mode {
     /// This status with `HEALTHY_BODY`.
     Status(u16),
 }
-
-const HEALTHY_BODY: &str = "ALIVE and well\n";
 
 #[derive(Default)]
 struct Seen {
@@ -228,22 +214,10 @@ fn serve_https(tcp: TcpStream, config: &Arc<ServerConfig>, mode: &Mutex<Mode>, s
     seen.handshakes.fetch_add(1, Ordering::SeqCst);
 
     let mut s = StreamOwned::new(conn, tcp);
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16384 {
-        match s.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or_default().to_string();
-    let host = lines
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.trim().to_string());
-    seen.heads.lock().unwrap().push((request_line, host));
+    let Some(head) = read_head(&mut s) else {
+        return;
+    };
+    seen.heads.lock().unwrap().push(head);
     let status = match *mode.lock().unwrap() {
         Mode::Healthy => 200,
         Mode::Status(code) => code,
@@ -251,17 +225,7 @@ fn serve_https(tcp: TcpStream, config: &Arc<ServerConfig>, mode: &Mutex<Mode>, s
     if status == 200 {
         seen.healthy.fetch_add(1, Ordering::SeqCst);
     }
-    let reason = match status {
-        200 => "OK",
-        503 => "Service Unavailable",
-        _ => "Whatever",
-    };
-    let _ = write!(
-        s,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{HEALTHY_BODY}",
-        HEALTHY_BODY.len()
-    );
+    write_response(&mut s, status, HEALTHY_BODY);
     s.conn.send_close_notify();
     let _ = s.flush();
     let _ = s.sock.shutdown(std::net::Shutdown::Write);
@@ -269,18 +233,6 @@ fn serve_https(tcp: TcpStream, config: &Arc<ServerConfig>, mode: &Mutex<Mode>, s
 
 // ---------------------------------------------------------------------------------------------
 // Configuration fixtures
-
-/// An HTTPS check on `port` with the test timing and `extra` fields merged in.
-fn https_check(port: u16, extra: Value) -> Value {
-    let mut c = json!({
-        "type": "https", "port": port, "path": "/healthz",
-        "interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL
-    });
-    for (k, v) in extra.as_object().expect("object") {
-        c[k] = v.clone();
-    }
-    c
-}
 
 /// Writes zone `origin` whose `www` is gslb record `web` with one default pool of `targets`
 /// (each an address string or `{address, check}`), and the given `checks`.
@@ -317,68 +269,6 @@ fn start(z: &Zones) -> Server {
 // ---------------------------------------------------------------------------------------------
 // Looking at the server
 
-/// The A addresses answered for `name` over UDP. Asserts NOERROR.
-fn answer(s: &Server, name: &str) -> BTreeSet<IpAddr> {
-    let r = udp(s.addr(), &query(name, RecordType::A));
-    assert_eq!(r.response_code, ResponseCode::NoError, "{name}: {r}");
-    r.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(IpAddr::V4(a.0)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn set(list: &[IpAddr]) -> BTreeSet<IpAddr> {
-    list.iter().copied().collect()
-}
-
-/// Waits until the answer for `name` is exactly `want`; returns how long it took.
-fn wait_answer(s: &Server, name: &str, want: &[IpAddr], within: Duration) -> Duration {
-    let want = set(want);
-    wait_for(&format!("answer {name} = {want:?}"), within, || {
-        let got = answer(s, name);
-        if got == want {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .1
-}
-
-/// The single `/v1/status` row of `addr`.
-fn row(s: &Server, addr: IpAddr) -> Value {
-    let (code, body) = s.http("GET", "/v1/status", None);
-    assert_eq!(code, 200, "GET /v1/status: {body}");
-    let st: Value = serde_json::from_str(&body)
-        .unwrap_or_else(|e| panic!("GET /v1/status: bad JSON ({e}): {body}"));
-    let rows: Vec<Value> = st["targets"]
-        .as_array()
-        .unwrap_or_else(|| panic!("/v1/status has no `targets` array: {st}"))
-        .iter()
-        .filter(|r| r["address"] == json!(addr.to_string()))
-        .cloned()
-        .collect();
-    assert_eq!(rows.len(), 1, "exactly one status row for {addr}: {rows:?}");
-    rows.into_iter().next().unwrap()
-}
-
-/// Waits until `addr`'s status row has `state` (and, for `up`, a successful probe behind it:
-/// a latency).
-fn wait_state(s: &Server, addr: IpAddr, want: &str, within: Duration) -> (Value, Duration) {
-    wait_for(&format!("{addr} {want} in /v1/status"), within, || {
-        let r = row(s, addr);
-        let probed = want != "up" || r["latency_ms"].is_number();
-        if r["state"] == json!(want) && probed {
-            Ok(r)
-        } else {
-            Err(r.to_string())
-        }
-    })
-}
-
 /// True when `host` is `name` or `name:port`.
 fn host_is(host: &str, name: &str, port: u16) -> bool {
     host == name || host == format!("{name}:{port}")
@@ -395,27 +285,27 @@ fn insecure_https_check_keeps_self_signed_backend_up_and_503_takes_it_down() {
     write_zone(
         &z,
         "s1.test.",
-        json!({ "hc": https_check(a.port(), json!({ "insecure": true, "host": CERT_NAME })) }),
+        json!({ "hc": T.check("https", a.port(), json!({ "insecure": true, "host": CERT_NAME })) }),
         vec![checked(a.ip(), "hc"), json!(fixed.to_string())],
     );
     let s = start(&z);
     let name = "www.s1.test.";
 
-    let (r, _) = wait_state(&s, a.ip(), "up", patience());
+    let (r, _) = wait_state(&s, a.ip(), "up", T.patience());
     assert_eq!(r["check"], "hc", "{r}");
     assert!(
         r["latency_ms"].as_f64().is_some_and(|l| l >= 0.0),
         "a latency: {r}"
     );
     assert!(r["error"].is_null(), "no error while up: {r}");
-    assert_eq!(answer(&s, name), set(&[a.ip(), fixed]));
+    assert_eq!(answer(&s, name, None), set(&[a.ip(), fixed]));
 
     // It stays up over several intervals: every probe is a TLS handshake and a 200.
     let before = a.healthy_answers();
     let deadline = Instant::now() + Duration::from_secs_f64(INTERVAL * 5.0);
     while Instant::now() < deadline {
         assert_eq!(
-            answer(&s, name),
+            answer(&s, name, None),
             set(&[a.ip(), fixed]),
             "{}",
             row(&s, a.ip())
@@ -439,11 +329,11 @@ fn insecure_https_check_keeps_self_signed_backend_up_and_503_takes_it_down() {
 
     // The backend answers 503: gone within interval × fall + 1 s.
     a.set(Mode::Status(503));
-    let took = wait_answer(&s, name, &[fixed], patience());
+    let took = wait_answer(&s, name, None, &[fixed], T.patience());
     assert!(
-        took <= removal_bound(),
+        took <= T.removal_bound(),
         "503 target left the answer after {took:?}, bound {:?}",
-        removal_bound()
+        T.removal_bound()
     );
     let r = row(&s, a.ip());
     assert_eq!(r["state"], "down", "{r}");
@@ -456,11 +346,11 @@ fn insecure_https_check_keeps_self_signed_backend_up_and_503_takes_it_down() {
     // And back after `rise` healthy answers.
     let healthy_before = a.healthy_answers();
     a.set(Mode::Healthy);
-    let took = wait_answer(&s, name, &[a.ip(), fixed], patience());
+    let took = wait_answer(&s, name, None, &[a.ip(), fixed], T.patience());
     assert!(
-        took <= recovery_bound(),
+        took <= T.recovery_bound(),
         "recovered target came back after {took:?}, bound {:?}",
-        recovery_bound()
+        T.recovery_bound()
     );
     assert!(a.healthy_answers() - healthy_before >= RISE as usize);
     assert_eq!(row(&s, a.ip())["state"], "up");
@@ -479,23 +369,23 @@ fn https_check_without_insecure_refuses_a_self_signed_certificate() {
         &z,
         "s2.test.",
         json!({
-            "strict": https_check(strict.port(), json!({ "host": CERT_NAME })),
-            "lax": https_check(control.port(), json!({ "host": CERT_NAME, "insecure": true }))
+            "strict": T.check("https", strict.port(), json!({ "host": CERT_NAME })),
+            "lax": T.check("https", control.port(), json!({ "host": CERT_NAME, "insecure": true }))
         }),
         vec![checked(strict.ip(), "strict"), checked(control.ip(), "lax")],
     );
     let s = start(&z);
     let name = "www.s2.test.";
 
-    let (r, _) = wait_state(&s, strict.ip(), "down", patience());
+    let (r, _) = wait_state(&s, strict.ip(), "down", T.patience());
     let err = r["error"].as_str().unwrap_or_default().to_ascii_lowercase();
     assert!(
         err.contains("certificate") || err.contains("unknownissuer"),
         "the error mentions the certificate: {r}"
     );
     assert!(r["latency_ms"].is_null(), "{r}");
-    wait_state(&s, control.ip(), "up", patience());
-    assert_eq!(answer(&s, name), set(&[control.ip()]));
+    wait_state(&s, control.ip(), "up", T.patience());
+    assert_eq!(answer(&s, name, None), set(&[control.ip()]));
 
     // The probes reached the backend but never got past the handshake: no request was sent.
     assert!(
@@ -515,7 +405,7 @@ fn https_check_without_insecure_refuses_a_self_signed_certificate() {
     let deadline = Instant::now() + Duration::from_secs_f64(INTERVAL * 3.0);
     while Instant::now() < deadline {
         assert_eq!(
-            answer(&s, name),
+            answer(&s, name, None),
             set(&[control.ip()]),
             "{}",
             row(&s, strict.ip())
@@ -538,15 +428,18 @@ fn https_check_host_is_sent_as_sni_and_host_header() {
         &z,
         "s3.test.",
         json!({
-            "named": https_check(port, json!({ "host": CERT_NAME, "insecure": true })),
-            "bare": https_check(port, json!({ "insecure": true }))
+            "named": T.check("https", port, json!({ "host": CERT_NAME, "insecure": true })),
+            "bare": T.check("https", port, json!({ "insecure": true }))
         }),
         vec![checked(named.ip(), "named"), checked(bare.ip(), "bare")],
     );
     let s = start(&z);
-    wait_state(&s, named.ip(), "up", patience());
-    wait_state(&s, bare.ip(), "up", patience());
-    assert_eq!(answer(&s, "www.s3.test."), set(&[named.ip(), bare.ip()]));
+    wait_state(&s, named.ip(), "up", T.patience());
+    wait_state(&s, bare.ip(), "up", T.patience());
+    assert_eq!(
+        answer(&s, "www.s3.test.", None),
+        set(&[named.ip(), bare.ip()])
+    );
 
     // With `host`: SNI and Host header are that name on every probe.
     let snis = named.snis();

@@ -1,6 +1,8 @@
 //! Shared test harness: starts the real `gslbd` binary, writes zone fixtures, sends queries.
 #![allow(dead_code)]
 
+pub mod health;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
