@@ -100,6 +100,17 @@ pub struct GslbRecord {
     pub needs: Needs,
 }
 
+impl GslbRecord {
+    /// The pool named after `region`, if the record has one.
+    #[inline]
+    pub fn region_pool(&self, region: u32) -> Option<usize> {
+        self.region_pools
+            .iter()
+            .find(|&&(r, _)| r == region)
+            .map(|&(_, pool)| pool)
+    }
+}
+
 #[derive(Debug)]
 pub struct Pool {
     pub name: String,

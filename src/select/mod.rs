@@ -78,10 +78,7 @@ pub fn select(
     // those this record has a pool for.
     let matches: SmallVec<[(RegionMatch, usize); 8]> = all_matches
         .iter()
-        .filter_map(|m| {
-            let &(_, pool) = rec.region_pools.iter().find(|(r, _)| *r == m.region)?;
-            Some((*m, pool))
-        })
+        .filter_map(|m| Some((*m, rec.region_pool(m.region)?)))
         .collect();
 
     // Pool order: each matched region's pool followed by its fallbacks (depth first, each
@@ -210,10 +207,7 @@ fn first_usable(
     }
     let roots = matches
         .iter()
-        .filter_map(|m| {
-            let &(_, pool) = rec.region_pools.iter().find(|(r, _)| *r == m.region)?;
-            Some((pool, m.specificity))
-        })
+        .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
         .chain(std::iter::once((rec.default_pool, Specificity::Default)));
     for (root, decided_by) in roots {
         if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
