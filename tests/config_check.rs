@@ -491,7 +491,7 @@ fn other_zone_problems() {
         &format!(
             r#"{{ "version": 2, "origin": "example.com.", "soa": {},
   "records": {{
-    "www": {{ "A": ["192.0.2.1"], "NS": ["ns.example.org."] }},
+    "www": {{ "TXT": ["x"], "NS": ["ns.example.org."] }},
     "bad..name": {{ "A": ["192.0.2.1"] }},
     "caa": {{ "CAA": [ {{ "flags": 0, "tag": "is sue", "value": "x" }} ] }},
     "empty": {{ }}
@@ -502,7 +502,11 @@ fn other_zone_problems() {
     let err = check_fails(&z);
     line_with(&err, "example.com.json", &["version", "2"]);
     line_with(&err, "example.com.json", &["records.@", "NS"]);
-    line_with(&err, "example.com.json", &["records.www.NS"]);
+    line_with(
+        &err,
+        "example.com.json",
+        &["records.www:", "delegation", "TXT"],
+    );
     line_with(&err, "example.com.json", &["records.bad..name"]);
     line_with(&err, "example.com.json", &["records.caa.CAA[0].tag"]);
     line_with(&err, "example.com.json", &["records.empty"]);

@@ -1,9 +1,12 @@
 //! Configuration loading: raw JSON → validation (every problem, with file and position) →
 //! an immutable `Snapshot`.
 
+mod cname;
+mod cuts;
 mod gslb;
 mod problem;
 mod raw;
+mod records;
 mod regions;
 #[cfg(test)]
 pub mod testing;
