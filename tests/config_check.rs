@@ -23,26 +23,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Runs `gslbd check` and asserts it fails with exit code 1; returns stderr.
-fn check_fails(z: &Zones) -> String {
-    let o = z.check();
-    let err = stderr(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "check must exit 1 on an invalid configuration\nstdout:\n{}\nstderr:\n{err}",
-        stdout(&o)
-    );
-    err
-}
-
-/// The stderr line naming `file` (by file name) and containing every one of `parts`.
-fn line_with<'a>(err: &'a str, file: &str, parts: &[&str]) -> &'a str {
-    err.lines()
-        .find(|l| l.contains(file) && parts.iter().all(|p| l.contains(p)))
-        .unwrap_or_else(|| panic!("no line naming {file} with {parts:?} in:\n{err}"))
-}
-
 /// Loads through the library and returns the problems (the load must fail).
 fn problems(z: &Zones) -> Vec<Problem> {
     match config::load(&Paths {

@@ -3,8 +3,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::problem::Problem;
 use super::records::{compile_static, present_types};
-use super::zone::{is_wildcard, Owner, Sink};
+use super::zone::{is_wildcard, Owner, Sink, ZoneDraft};
 use crate::dns::name::{suffix_offset, WireName};
 use crate::dns::query::*;
 use crate::snapshot::{Additional, Delegation, Node, Rrset};
@@ -258,6 +259,54 @@ pub(crate) fn attach_additional(nodes: &mut FxHashMap<WireName, Node>, origin: &
     for (owner, i, extra) in found {
         if let Some(Node::Static(sets)) = nodes.get_mut(&owner) {
             sets[i].additional = extra;
+        }
+    }
+}
+
+/// A child zone that we serve and whose parent (also ours) delegates it: every name server
+/// of its apex that lies inside the child must have an address there, or resolvers that
+/// follow the delegation find a server they cannot reach.
+pub(crate) fn check_children(drafts: &[ZoneDraft], problems: &mut Vec<Problem>) {
+    for child in drafts {
+        let origin = child.zone.origin.as_bytes();
+        let delegated = drafts.iter().any(|parent| {
+            parent.zone.origin != child.zone.origin
+                && suffix_offset(origin, parent.zone.origin.as_bytes()).is_some()
+                && matches!(parent.zone.nodes.get(origin), Some(Node::Delegation(_)))
+        });
+        if !delegated {
+            continue;
+        }
+        let Some(Node::Static(sets)) = child.zone.nodes.get(origin) else {
+            continue;
+        };
+        let Some(ns) = sets.iter().find(|s| s.rtype == TYPE_NS) else {
+            continue;
+        };
+        for (i, r) in ns.records.iter().enumerate() {
+            let target = r.rdata();
+            if suffix_offset(target, origin).is_none() {
+                continue;
+            }
+            let reachable = match child.zone.nodes.get(target) {
+                Some(Node::Static(t)) => {
+                    t.iter().any(|s| s.rtype == TYPE_A || s.rtype == TYPE_AAAA)
+                }
+                Some(Node::Gslb(_)) => true,
+                _ => false,
+            };
+            if !reachable {
+                problems.push(Problem::at_path(
+                    &child.zone.file,
+                    format!("records.@.NS[{i}]"),
+                    format!(
+                        "name server `{}` is inside the delegated zone `{}` but has no A or \
+                         AAAA records here: resolvers following the delegation cannot reach it",
+                        WireName::from_wire(target),
+                        child.zone.origin
+                    ),
+                ));
+            }
         }
     }
 }

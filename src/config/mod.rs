@@ -64,6 +64,7 @@ pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
             }
         }
     }
+    cuts::check_children(&drafts, &mut problems);
     let gslb = match &regions {
         Some(r) => gslb::compile(&mut drafts, &raws, r, &mut problems),
         None => Default::default(),
