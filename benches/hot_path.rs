@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the query path: region lookup (a 150k-prefix table, the MaxMind
 //! databases, and the region map flattened over all three), `select()`, and one query end to
-//! end in-process (parse → select → encode).
+//! end in-process (parse → select → encode) at an exact name, at a name made up by a
+//! wildcard, and below a zone cut (a referral).
 //!
 //! `cargo bench --bench hot_path`
 
@@ -63,7 +64,10 @@ fn snapshot(dir: &Path) -> Snapshot {
         "soa": { "mname": "ns1.example.test.", "rname": "h.example.test.", "serial": 1,
                  "refresh": 1, "retry": 1, "expire": 1, "minimum": 60 },
         "records": { "@": { "NS": ["ns1.example.test."] }, "ns1": { "A": ["192.0.2.53"] },
-                     "www": { "gslb": "web" }, "static": { "A": ["192.0.2.1"] } },
+                     "www": { "gslb": "web" }, "static": { "A": ["192.0.2.1"] },
+                     "*.wild": { "A": ["192.0.2.1"] }, "*.cdn": { "gslb": "web" },
+                     "sub": { "NS": ["ns1.sub.example.test."] },
+                     "ns1.sub": { "A": ["192.0.2.54"] } },
         "gslb": { "web": { "max_answers": 2, "pools": {
             "carrier": { "targets": ["203.0.113.1", "203.0.113.2"], "fallback": ["cn-telecom"] },
             "cn-telecom": { "targets": ["203.0.113.3"] },
@@ -157,25 +161,25 @@ fn benches(c: &mut Criterion) {
             IpAddr::V6(_) => unreachable!(),
         })
         .collect();
+    let wild_qs: Vec<Vec<u8>> = addrs
+        .iter()
+        .map(|a| match a {
+            IpAddr::V4(v) => {
+                let o = v.octets();
+                query(b"\x04edge\x03cdn\x07example\x04test\x00", Some([o[0], o[1], o[2]]))
+            }
+            IpAddr::V6(_) => unreachable!(),
+        })
+        .collect();
+    let wild_static_q = query(b"\x04host\x04wild\x07example\x04test\x00", None);
+    let referral_q = query(b"\x03www\x03sub\x07example\x04test\x00", None);
     let src: IpAddr = "127.0.0.1".parse().unwrap();
     let mut out = Vec::with_capacity(1232);
     let mut r = 0u64;
-    g.bench_function("static", |b| {
+    let mut one = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>]| {
         b.iter(|| {
             r += 1;
-            let mut ctx = Context {
-                snapshot: &snap,
-                health: &health,
-                rotation: r,
-                trace: None,
-            };
-            black_box(handle(&mut ctx, &static_q, src, Transport::Udp, &mut out))
-        })
-    });
-    g.bench_function("gslb_ecs", |b| {
-        b.iter(|| {
-            r += 1;
-            let q = &geo_qs[(r as usize) % geo_qs.len()];
+            let q = &qs[(r as usize) % qs.len()];
             let mut ctx = Context {
                 snapshot: &snap,
                 health: &health,
@@ -184,7 +188,13 @@ fn benches(c: &mut Criterion) {
             };
             black_box(handle(&mut ctx, q, src, Transport::Udp, &mut out))
         })
-    });
+    };
+    let static_qs = [static_q];
+    g.bench_function("static", |b| one(b, &static_qs));
+    g.bench_function("static_wildcard", |b| one(b, &[wild_static_q.clone()]));
+    g.bench_function("referral", |b| one(b, &[referral_q.clone()]));
+    g.bench_function("gslb_ecs", |b| one(b, &geo_qs));
+    g.bench_function("gslb_ecs_wildcard", |b| one(b, &wild_qs));
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }
