@@ -26,7 +26,7 @@ impl SyntaxError {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// The master file (or a file it includes) could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         source: std::io::Error,

@@ -69,6 +69,7 @@ pub fn read(
         dollar_ttl: None,
         last_ttl: None,
         owner: None,
+        owner_failed: false,
         depth: 0,
         records: Vec::new(),
         findings,
@@ -82,6 +83,9 @@ struct Reader<'a> {
     dollar_ttl: Option<u32>,
     last_ttl: Option<u32>,
     owner: Option<Name>,
+    /// The last owner field could not be read (and was reported): the lines that carry it
+    /// over are skipped without more errors.
+    owner_failed: bool,
     depth: usize,
     records: Vec<Record>,
     findings: &'a mut Findings,
@@ -207,6 +211,9 @@ impl Reader<'_> {
         let t = &entry.tokens;
         let mut i = 0;
         let owner = if entry.starts_blank {
+            if self.owner_failed {
+                return Ok(());
+            }
             self.owner.clone().ok_or_else(|| {
                 at(
                     &t[0],
@@ -215,9 +222,10 @@ impl Reader<'_> {
             })?
         } else {
             i = 1;
-            let o = Name::parse(&t[0].text, self.origin.as_ref()).map_err(|e| at(&t[0], e))?;
-            self.owner = Some(o.clone());
-            o
+            let parsed = Name::parse(&t[0].text, self.origin.as_ref());
+            self.owner_failed = parsed.is_err();
+            self.owner = parsed.as_ref().ok().cloned();
+            parsed.map_err(|e| at(&t[0], e))?
         };
         let mut class = None;
         let mut explicit_ttl = None;

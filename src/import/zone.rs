@@ -50,6 +50,10 @@ pub struct Zone {
 pub fn build(file: &Path, records: Vec<Record>, findings: &mut Findings) -> Option<Zone> {
     let soas: Vec<&Record> = records.iter().filter(|r| r.rtype() == RType::Soa).collect();
     let Some(soa_record) = soas.first().copied() else {
+        if !findings.errors.is_empty() {
+            // The SOA may be what a syntax error hid.
+            return None;
+        }
         findings.errors.push(Problem::in_file(
             file,
             "no SOA record: a zone file starts with the SOA of its apex",
