@@ -427,15 +427,21 @@ fn a_missing_file_and_the_usage_text() {
 }
 
 #[test]
-fn check_accepts_imported_zones() {
-    // Zones whose JSON uses only what the loader already reads (no DS, `ttls` or TXT
-    // arrays yet): the imported file loads as it is.
+fn check_accepts_every_imported_corpus_zone() {
+    // Everything the importer writes (DS, per-type `ttls`, TXT arrays, wildcards,
+    // delegations with glue) loads as it is, from a file named after the origin.
     let dir = tempfile::tempdir().unwrap();
     let zones = dir.path().join("zones");
     std::fs::create_dir(&zones).unwrap();
-    let (v, text, _) = imported(&["tests/import/corpus/2.0.192.in-addr.arpa.zone"]);
-    let origin = v["origin"].as_str().unwrap().trim_end_matches('.');
-    std::fs::write(zones.join(format!("{origin}.json")), text).unwrap();
+    for args in [
+        &[EXAMPLE][..],
+        &["tests/import/corpus/2.0.192.in-addr.arpa.zone"],
+        &[UNSUPPORTED, "--skip-unsupported"],
+    ] {
+        let (v, text, _) = imported(args);
+        let origin = v["origin"].as_str().unwrap().trim_end_matches('.');
+        std::fs::write(zones.join(format!("{origin}.json")), text).unwrap();
+    }
     let out = Command::new(bin())
         .arg("check")
         .arg("--zones")
@@ -450,8 +456,38 @@ fn check_accepts_imported_zones() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        stdout.contains("2.0.192.in-addr.arpa.: 4 names, serial 7"),
-        "{stdout}"
+    for zone in [
+        "example.com.: 27 names, serial 2026112101",
+        "2.0.192.in-addr.arpa.: 4 names, serial 7",
+        "unsupported.example.: 5 names, serial 1",
+    ] {
+        assert!(stdout.contains(zone), "{zone} in {stdout}");
+    }
+    assert!(stdout.contains("configuration OK: 3 zones"), "{stdout}");
+}
+
+#[test]
+fn the_readme_example_is_what_import_prints() {
+    let (_, text, out) = imported(&["examples/example.com.zone", "--skip-unsupported"]);
+    assert_eq!(
+        stderr_lines(&out),
+        [
+            "examples/example.com.zone:30: skipped: HINFO records cannot be expressed in gslbd \
+             zone JSON"
+        ]
     );
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Importing a zone file")
+        .expect("README section")..];
+    let start = section.find("```json\n").expect("a JSON block") + "```json\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    assert_eq!(&section[start..end], text, "README shows another output");
+    assert!(section.contains(
+        "examples/example.com.zone:30: HINFO records cannot be expressed in gslbd zone JSON\n\
+         1 problems found"
+    ));
+    let out = import(&["examples/example.com.zone"]);
+    assert_eq!(out.status.code(), Some(1));
 }
