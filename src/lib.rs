@@ -6,6 +6,7 @@ pub mod dns;
 pub mod geo;
 pub mod gslb;
 pub mod health;
+pub mod import;
 pub mod metrics;
 pub mod reload;
 pub mod select;

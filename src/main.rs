@@ -1,4 +1,4 @@
-//! The `gslbd` command line: serve, check, explain.
+//! The `gslbd` command line: serve, check, explain, import.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -110,6 +110,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert an RFC 1035 master file (BIND, NSD, Knot) to zone JSON on stdout.
+    ///
+    /// Save the output as `<origin without the final dot>.json` in the zones directory
+    /// (`example.com.json` for `example.com.`): gslbd loads a zone only under that name.
+    /// Records the JSON cannot express are listed as FILE:LINE: message (exit 1), syntax
+    /// errors as FILE:LINE:COLUMN: message.
+    #[command(
+        after_help = "Example:\n  gslbd import examples/example.com.zone > zones/example.com.json"
+    )]
+    Import {
+        /// The master file.
+        file: PathBuf,
+        /// Origin for relative names before the first $ORIGIN (default: from the file name,
+        /// e.g. `example.com.zone` or `db.example.com` → `example.com.`).
+        #[arg(long, value_name = "NAME")]
+        origin: Option<String>,
+        /// Skip records the JSON cannot express (still listed on stderr) and exit 0.
+        #[arg(long)]
+        skip_unsupported: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -142,6 +162,30 @@ fn print_problems(problems: &config::Problems) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Import {
+            file,
+            origin,
+            skip_unsupported,
+        } => {
+            let options = gslbd::import::Options {
+                origin,
+                skip_unsupported,
+            };
+            match gslbd::import::import(&file, &options) {
+                Ok(imported) => {
+                    for w in &imported.warnings {
+                        eprintln!("{w}");
+                    }
+                    print!("{}", imported.json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(gslbd::import::ImportError::Problems(problems)) => {
+                    print_problems(&problems);
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Serve {
             config,
             listen,

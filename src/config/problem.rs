@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 pub enum Position {
     /// Line and column (1-based), from the JSON parser.
     LineColumn(usize, usize),
+    /// A line (1-based), for problems with a whole line such as a record.
+    Line(usize),
     /// A JSON path such as `records.www.A[1]`.
     Path(String),
     /// The file as a whole.
@@ -71,6 +73,7 @@ impl fmt::Display for Problem {
         let file = self.file.display();
         match &self.position {
             Position::LineColumn(l, c) => write!(f, "{file}:{l}:{c}: {}", self.message),
+            Position::Line(l) => write!(f, "{file}:{l}: {}", self.message),
             Position::Path(p) => write!(f, "{file}: {p}: {}", self.message),
             Position::File => write!(f, "{file}: {}", self.message),
         }
