@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::dns::name::WireName;
-use crate::snapshot::RrTail;
+use crate::dns::rr::RrTail;
 
 /// How the healthy targets of a pool are ordered in an answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -28,6 +28,15 @@ pub enum AllDown {
     #[default]
     ServeAll,
     Nodata,
+}
+
+/// The kind of a health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    Http,
+    Https,
+    Tcp,
 }
 
 /// Every GSLB record of a snapshot, and the probes their targets need.
@@ -158,7 +167,7 @@ pub struct Target {
 /// A health check definition. Two checks with equal fields are the same check.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct CheckSpec {
-    pub kind: crate::config::CheckKind,
+    pub kind: CheckKind,
     pub port: u16,
     pub path: String,
     pub host: Option<String>,

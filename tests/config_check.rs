@@ -23,26 +23,6 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// Runs `gslbd check` and asserts it fails with exit code 1; returns stderr.
-fn check_fails(z: &Zones) -> String {
-    let o = z.check();
-    let err = stderr(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "check must exit 1 on an invalid configuration\nstdout:\n{}\nstderr:\n{err}",
-        stdout(&o)
-    );
-    err
-}
-
-/// The stderr line naming `file` (by file name) and containing every one of `parts`.
-fn line_with<'a>(err: &'a str, file: &str, parts: &[&str]) -> &'a str {
-    err.lines()
-        .find(|l| l.contains(file) && parts.iter().all(|p| l.contains(p)))
-        .unwrap_or_else(|| panic!("no line naming {file} with {parts:?} in:\n{err}"))
-}
-
 /// Loads through the library and returns the problems (the load must fail).
 fn problems(z: &Zones) -> Vec<Problem> {
     match config::load(&Paths {
@@ -491,7 +471,7 @@ fn other_zone_problems() {
         &format!(
             r#"{{ "version": 2, "origin": "example.com.", "soa": {},
   "records": {{
-    "www": {{ "A": ["192.0.2.1"], "NS": ["ns.example.org."] }},
+    "www": {{ "TXT": ["x"], "NS": ["ns.example.org."] }},
     "bad..name": {{ "A": ["192.0.2.1"] }},
     "caa": {{ "CAA": [ {{ "flags": 0, "tag": "is sue", "value": "x" }} ] }},
     "empty": {{ }}
@@ -502,7 +482,11 @@ fn other_zone_problems() {
     let err = check_fails(&z);
     line_with(&err, "example.com.json", &["version", "2"]);
     line_with(&err, "example.com.json", &["records.@", "NS"]);
-    line_with(&err, "example.com.json", &["records.www.NS"]);
+    line_with(
+        &err,
+        "example.com.json",
+        &["records.www:", "delegation", "TXT"],
+    );
     line_with(&err, "example.com.json", &["records.bad..name"]);
     line_with(&err, "example.com.json", &["records.caa.CAA[0].tag"]);
     line_with(&err, "example.com.json", &["records.empty"]);

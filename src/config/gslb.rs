@@ -10,9 +10,10 @@ use super::raw::{CheckKind, RawCheck, RawGslb, RawTarget, RawZone};
 use super::zone::{Sink, ZoneDraft};
 use crate::dns::query::{TYPE_A, TYPE_AAAA};
 use crate::dns::rdata;
+use crate::dns::rr::RrTail;
 use crate::geo::RegionMap;
 use crate::gslb::{CheckSpec, GslbRecord, GslbSet, Needs, Policy, Pool, Probe, Target};
-use crate::snapshot::{Node, RrTail};
+use crate::snapshot::Node;
 
 const DEFAULT_TTL: u32 = 30;
 

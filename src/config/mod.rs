@@ -1,9 +1,12 @@
 //! Configuration loading: raw JSON → validation (every problem, with file and position) →
 //! an immutable `Snapshot`.
 
+mod cname;
+mod cuts;
 mod gslb;
 mod problem;
 mod raw;
+mod records;
 mod regions;
 #[cfg(test)]
 pub mod testing;
@@ -61,6 +64,7 @@ pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
             }
         }
     }
+    cuts::check_children(&drafts, &mut problems);
     let gslb = match &regions {
         Some(r) => gslb::compile(&mut drafts, &raws, r, &mut problems),
         None => Default::default(),

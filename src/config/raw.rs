@@ -52,15 +52,38 @@ pub struct RawNode {
     #[serde(rename = "MX")]
     pub mx: Option<Vec<RawMx>>,
     #[serde(rename = "TXT")]
-    pub txt: Option<Vec<String>>,
+    pub txt: Option<Vec<RawTxt>>,
     #[serde(rename = "SRV")]
     pub srv: Option<Vec<RawSrv>>,
     #[serde(rename = "CAA")]
     pub caa: Option<Vec<RawCaa>>,
     #[serde(rename = "PTR")]
     pub ptr: Option<Vec<String>>,
+    #[serde(rename = "DS")]
+    pub ds: Option<Vec<RawDs>>,
     pub ttl: Option<u32>,
+    /// Per-type TTLs (`{"NS": 86400}`) overriding `ttl` for those RRsets.
+    pub ttls: Option<UniqueMap<u32>>,
     pub gslb: Option<String>,
+}
+
+/// One TXT record: a text (split into 255-byte character-strings) or the character-strings
+/// themselves.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawTxt {
+    Text(String),
+    Strings(Vec<String>),
+}
+
+/// A DS record at a delegation point.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDs {
+    pub key_tag: u16,
+    pub algorithm: u8,
+    pub digest_type: u8,
+    pub digest: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,13 +129,7 @@ pub struct RawCheck {
     pub fall: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CheckKind {
-    Http,
-    Https,
-    Tcp,
-}
+pub use crate::gslb::CheckKind;
 
 /// A GSLB record.
 #[derive(Debug, Deserialize)]

@@ -3,14 +3,15 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::query::{
-    self, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_IXFR,
+    self, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS,
+    TYPE_IXFR,
 };
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Writer, OUR_PAYLOAD};
 use crate::dns::name::suffix_offset;
 use crate::health::HealthView;
 use crate::metrics::Outcome;
 use crate::select::{self, Trace};
-use crate::snapshot::{Found, Node, Snapshot, Zone};
+use crate::snapshot::{Additional, Delegation, Found, Lookup, Node, Snapshot, Zone};
 
 /// What one query is answered from, plus per-thread state.
 pub struct Context<'a> {
@@ -136,31 +137,60 @@ fn answer(
         return outcome;
     }
     let qname = q.qname();
-    let (zone, node) = match snap.find(qname) {
+    let (mut zone, mut lookup) = match snap.find(qname) {
         Found::NotAuthoritative => {
             outcome.rcode = rcode::REFUSED;
             outcome.truncated = w.finish(rcode::REFUSED, false, opt.as_ref(), limit);
             return outcome;
         }
-        Found::InZone { zone, node } => (zone, node),
+        Found::InZone { zone, lookup } => (zone, lookup),
     };
+    if q.qtype == TYPE_DS && qname == zone.origin.as_bytes() {
+        // DS belongs to the parent side of a cut (RFC 4035 §3.1.4.1): when we serve the
+        // parent too, it answers.
+        if let Some((parent, l)) = snap.parent_side(zone) {
+            (zone, lookup) = (parent, l);
+        }
+    }
     outcome.zone_slot = zone.metrics_slot;
+    let reserve = opt.as_ref().map_or(0, OptReply::wire_len);
     let mut code = rcode::NOERROR;
-    let mut owner_name = qname;
+    let mut aa = true;
+    // The name being answered (the question, then each CNAME target) and where it is.
+    let mut at = At {
+        name: qname,
+        base: Some(12),
+    };
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     let mut hops = 0;
-    let mut owner = Owner::Ptr(12);
-    let mut zone = zone;
-    let mut node = node;
     let mut negative_zone: Option<&Zone> = None;
+    let mut extra: &[Additional] = &[];
     for _ in 0..MAX_CHAIN {
-        match node {
-            None => {
+        let owner = at.owner(0);
+        let node = match lookup {
+            Lookup::NxDomain => {
                 code = rcode::NXDOMAIN;
                 negative_zone = Some(zone);
+                break;
             }
-            Some(Node::Empty) => negative_zone = Some(zone),
-            Some(Node::Gslb(i)) => match q.qtype {
+            Lookup::Referral { cut, delegation } => {
+                if cut == 0 && q.qtype == TYPE_DS {
+                    // The DS RRset at a cut is the parent's, answered authoritatively.
+                    match &delegation.ds {
+                        Some(ds) => ds.records.iter().for_each(|r| w.answer(owner, &r.0)),
+                        None => negative_zone = Some(zone),
+                    }
+                } else {
+                    aa = w.answer_count() > 0;
+                    refer(&mut w, at.owner(cut), delegation, limit, reserve);
+                }
+                break;
+            }
+            Lookup::Node { node, .. } => node,
+        };
+        match node {
+            Node::Empty | Node::Delegation(_) => negative_zone = Some(zone),
+            Node::Gslb(i) => match q.qtype {
                 TYPE_A | TYPE_AAAA => {
                     let rec = &snap.gslb.records[*i];
                     // The client is the ECS address when one was given, else the sender.
@@ -192,34 +222,39 @@ fn answer(
                 TYPE_ANY if w.answer_count() == 0 => w.answer(owner, &zone.hinfo.0),
                 _ => negative_zone = Some(zone),
             },
-            Some(Node::Static(sets)) => {
+            Node::Static(sets) => {
                 if q.qtype == TYPE_ANY && w.answer_count() == 0 {
                     w.answer(owner, &zone.hinfo.0);
                 } else {
                     match sets.iter().find(|s| s.rtype == q.qtype) {
-                        Some(set) => set.records.iter().for_each(|r| w.answer(owner, &r.0)),
+                        Some(set) => {
+                            set.records.iter().for_each(|r| w.answer(owner, &r.0));
+                            extra = &set.additional;
+                        }
                         None => negative_zone = Some(zone),
                     }
                 }
             }
-            Some(Node::Cname { tail, target }) => {
+            Node::Cname { tail, target } => {
                 w.answer(owner, &tail.0);
                 if q.qtype == TYPE_CNAME || q.qtype == TYPE_ANY {
                     break;
                 }
                 // A loop (possible across zones) ends the chain.
-                visited[hops] = owner_name;
+                visited[hops] = at.name;
                 hops += 1;
                 if visited[..hops].contains(&target.as_bytes()) {
                     break;
                 }
                 match snap.find(target.as_bytes()) {
                     Found::NotAuthoritative => break,
-                    Found::InZone { zone: z, node: n } => {
-                        owner_name = target.as_bytes();
-                        owner = Owner::Name(owner_name);
+                    Found::InZone { zone: z, lookup: l } => {
+                        at = At {
+                            name: target.as_bytes(),
+                            base: None,
+                        };
                         zone = z;
-                        node = n;
+                        lookup = l;
                         continue;
                     }
                 }
@@ -235,9 +270,48 @@ fn answer(
         };
         w.authority(soa_owner, &z.soa_negative.0);
     }
+    for a in extra {
+        if !w.additional_if_fits(a.owner.as_bytes(), &a.records, limit, reserve) {
+            break;
+        }
+    }
     outcome.rcode = code;
-    outcome.truncated = w.finish(code, true, opt.as_ref(), limit);
+    outcome.truncated = w.finish(code, aa, opt.as_ref(), limit);
     outcome
+}
+
+/// A name being answered: its wire bytes and, when it is the question name, the offset of
+/// the question in the message (so owners can be compression pointers).
+struct At<'a> {
+    name: &'a [u8],
+    base: Option<u16>,
+}
+
+impl<'a> At<'a> {
+    /// The owner for the suffix of the name that starts `off` bytes in.
+    fn owner(&self, off: usize) -> Owner<'a> {
+        match self.base {
+            Some(base) => Owner::Ptr(base + off as u16),
+            None => Owner::Name(&self.name[off..]),
+        }
+    }
+}
+
+/// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in AUTHORITY, then the glue
+/// of the name servers below the cut, which must fit (RFC 9471: else `finish` truncates),
+/// then sibling glue as far as it fits.
+fn refer(w: &mut Writer<'_>, cut: Owner<'_>, d: &Delegation, limit: usize, reserve: usize) {
+    for r in &d.ns.records {
+        w.authority(cut, &r.0);
+    }
+    for g in &d.glue {
+        w.additional(g.owner.as_bytes(), &g.records);
+    }
+    for g in &d.sibling {
+        if !w.additional_if_fits(g.owner.as_bytes(), &g.records, limit, reserve) {
+            break;
+        }
+    }
 }
 
 /// The sampled query log: one line per logged query.

@@ -8,5 +8,6 @@ pub mod name;
 pub mod query;
 pub mod rdata;
 pub mod response;
+pub mod rr;
 pub mod tcp;
 pub mod udp;

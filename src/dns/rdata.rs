@@ -46,6 +46,69 @@ pub fn txt(text: &str) -> Vec<u8> {
     v
 }
 
+/// One TXT record made of exactly these character-strings (each at most 255 bytes).
+pub fn txt_strings(parts: &[String]) -> Result<Vec<u8>, String> {
+    if parts.is_empty() {
+        return Err("a TXT record needs at least one string".into());
+    }
+    let mut v = Vec::new();
+    for p in parts {
+        if p.len() > 255 {
+            return Err(format!(
+                "a character-string holds at most 255 bytes; this one has {}",
+                p.len()
+            ));
+        }
+        v.push(p.len() as u8);
+        v.extend_from_slice(p.as_bytes());
+    }
+    if v.len() > u16::MAX as usize {
+        return Err("the TXT record is longer than 65535 bytes".into());
+    }
+    Ok(v)
+}
+
+/// DS (RFC 4034 §5): key tag, algorithm, digest type, digest (given in hex). The digest
+/// length must match the digest types whose length is known (1: SHA-1, 2: SHA-256, 4: SHA-384).
+pub fn ds(key_tag: u16, algorithm: u8, digest_type: u8, hex: &str) -> Result<Vec<u8>, String> {
+    let digest = decode_hex(hex)?;
+    let expected = match digest_type {
+        1 => Some(20),
+        2 => Some(32),
+        4 => Some(48),
+        _ => None,
+    };
+    if digest.is_empty() || expected.is_some_and(|n| n != digest.len()) {
+        return Err(format!(
+            "a digest of type {digest_type} is {} bytes; this one has {}",
+            expected.unwrap_or(1),
+            digest.len()
+        ));
+    }
+    let mut v = key_tag.to_be_bytes().to_vec();
+    v.push(algorithm);
+    v.push(digest_type);
+    v.extend_from_slice(&digest);
+    Ok(v)
+}
+
+/// Hex digits (white space allowed between them, as in zone files) to bytes.
+fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("`{hex}` has an odd number of hex digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| format!("`{hex}` is not hexadecimal"))
+        })
+        .collect()
+}
+
 /// CAA (RFC 8659): flags, tag length, tag, value.
 pub fn caa(flags: u8, tag: &str, value: &str) -> Vec<u8> {
     let mut v = vec![flags, tag.len() as u8];
@@ -98,6 +161,26 @@ mod tests {
         };
         let parts: Vec<usize> = parsed.txt_data.iter().map(|s| s.len()).collect();
         assert_eq!(parts, [255, 255, 90]);
+    }
+
+    #[test]
+    fn txt_strings_and_ds_read_back() {
+        let RData::TXT(parsed) = read(
+            RecordType::TXT,
+            &txt_strings(&["v=spf1".into(), " -all".into()]).unwrap(),
+        ) else {
+            panic!("not TXT")
+        };
+        assert_eq!(parsed.txt_data.len(), 2);
+        assert!(txt_strings(&["x".repeat(256)]).is_err());
+        let hex = "2BB183AF5F22588179A53B0A98631FAD1A292118C9F7C2D2C2C4C9E5D2F9A2E5";
+        let wire = ds(60485, 13, 2, hex).unwrap();
+        assert_eq!(&wire[..4], &[0xec, 0x45, 13, 2]);
+        assert_eq!(wire.len(), 4 + 32);
+        assert_eq!(&wire[4..8], &[0x2b, 0xb1, 0x83, 0xaf]);
+        assert!(ds(1, 13, 2, "abc").is_err());
+        assert!(ds(1, 13, 2, "zz").is_err());
+        assert!(ds(1, 13, 1, hex).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The response writer: header, question, records and OPT appended to a reused buffer.
 
 use super::query::{Ecs, TYPE_OPT};
+use super::rr::RrTail;
 
 /// Response codes we send (values above 15 go partly into the OPT record).
 pub mod rcode {
@@ -43,6 +44,13 @@ pub struct OptReply {
     pub dnssec_ok: bool,
     /// Echoed client subnet and the scope prefix we answer with.
     pub ecs: Option<(Ecs, u8)>,
+}
+
+impl OptReply {
+    /// The bytes the OPT record will take in the reply.
+    pub fn wire_len(&self) -> usize {
+        11 + self.ecs.map_or(0, |(ecs, _)| 8 + ecs.addr_len())
+    }
 }
 
 /// Which header fields of the query a reply copies.
@@ -99,6 +107,35 @@ impl<'b> Writer<'b> {
 
     pub fn authority(&mut self, owner: Owner<'_>, tail: &[u8]) {
         self.record(NS, owner, tail);
+    }
+
+    /// Appends one RRset to ADDITIONAL when the message, with `reserve` more bytes (the OPT
+    /// still to come), stays within `limit`; otherwise leaves the message as it was.
+    pub fn additional_if_fits(
+        &mut self,
+        owner: &[u8],
+        tails: &[RrTail],
+        limit: usize,
+        reserve: usize,
+    ) -> bool {
+        let (mark, count) = (self.buf.len(), self.counts[AR]);
+        for t in tails {
+            self.record(AR, Owner::Name(owner), &t.0);
+        }
+        if self.buf.len() + reserve > limit {
+            self.buf.truncate(mark);
+            self.counts[AR] = count;
+            return false;
+        }
+        true
+    }
+
+    /// Appends records to ADDITIONAL unconditionally (required glue: when the message gets
+    /// too big, `finish` truncates it).
+    pub fn additional(&mut self, owner: &[u8], tails: &[RrTail]) {
+        for t in tails {
+            self.record(AR, Owner::Name(owner), &t.0);
+        }
     }
 
     pub fn answer_count(&self) -> u16 {

@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
-use crate::config::CheckKind;
+use crate::gslb::CheckKind;
 use crate::gslb::CheckSpec;
 
 /// Something that can check a target once. The poller is generic over it so tests can

@@ -90,8 +90,8 @@ pub fn order(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dns::rr::RrTail;
     use crate::gslb::Target;
-    use crate::snapshot::RrTail;
 
     fn pool(addrs: &[(&str, u32)]) -> Pool {
         Pool::new(

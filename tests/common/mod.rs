@@ -312,6 +312,26 @@ pub fn zone_json(origin: &str, ttl: u32, minimum: u32, records: serde_json::Valu
     serde_json::to_string_pretty(&zone).unwrap()
 }
 
+/// Runs `gslbd check` and asserts it fails with exit code 1; returns stderr.
+pub fn check_fails(z: &Zones) -> String {
+    let o = z.check();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "check must exit 1 on an invalid configuration\nstdout:\n{}\nstderr:\n{err}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    err
+}
+
+/// The stderr line naming `file` (by file name) and containing every one of `parts`.
+pub fn line_with<'a>(err: &'a str, file: &str, parts: &[&str]) -> &'a str {
+    err.lines()
+        .find(|l| l.contains(file) && parts.iter().all(|p| l.contains(p)))
+        .unwrap_or_else(|| panic!("no line naming {file} with {parts:?} in:\n{err}"))
+}
+
 /// Runs `gslbd check --zones Z --geo G`.
 pub fn check(zones: &Path, geo: &Path) -> std::process::Output {
     Command::new(bin())

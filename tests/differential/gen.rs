@@ -14,7 +14,8 @@ use crate::spec::{EdnsSpec, Mutation, QuerySpec, Shape};
 pub const EXAMPLE_NAMES: &str = "example.com. ns1.example.com. ns2.example.com.
     mail.example.com. docs.example.com. blog.example.com. _sip._udp.example.com.
     _udp.example.com. sip.example.com. www.example.com. api.example.com.
-    static.example.com. long.example.com.";
+    static.example.com. long.example.com. cdn.example.com. *.cdn.example.com. apps.example.com.
+    *.apps.example.com. status.apps.example.com. lab.example.com. ns1.lab.example.com.";
 
 /// Names that exist (or are empty non-terminals) in the extra zones.
 pub const EXTRA_NAMES: &str = "big.test. ns.big.test. mx.big.test. loop.big.test.
@@ -23,24 +24,33 @@ pub const EXTRA_NAMES: &str = "big.test. ns.big.test. mx.big.test. loop.big.test
     deep.big.test. mixed.big.test. sticky.big.test. v4only.big.test. first.big.test.
     weighted.big.test. end.big.test. c1.big.test. c2.big.test. c3.big.test. c4.big.test.
     c5.big.test. c9.big.test. c10.big.test. sub.big.test. a.sub.big.test. ent.sub.big.test.
-    x.ent.sub.big.test. loop.sub.big.test. back.sub.big.test. ns.sub.big.test.";
+    x.ent.sub.big.test. loop.sub.big.test. back.sub.big.test. ns.sub.big.test. wild.big.test.
+    *.wild.big.test. exists.wild.big.test. x.ent.wild.big.test. ent.wild.big.test.
+    *.wgslb.big.test. *.wcname.big.test. *.wchain.big.test. todeleg.big.test. deleg.big.test.
+    ns1.deleg.big.test. nods.big.test. ns.nods.big.test. fat.big.test. ns7.fat.big.test.
+    ttls.big.test.";
 
 /// Names of the extra zones whose answers come close to, or exceed, the UDP size limits.
 pub const BIG_NAMES: &str =
     "many.big.test. txt.big.test. longtxt.big.test. huge.big.test. alias-huge.big.test.";
 
 /// Names answered by GSLB records (directly or through a CNAME) in each configuration.
-const EXAMPLE_GSLB: &str = "www.example.com. api.example.com. docs.example.com.";
+const EXAMPLE_GSLB: &str =
+    "www.example.com. api.example.com. docs.example.com. a.cdn.example.com. status.apps.example.com.";
 const EXTRA_GSLB: &str =
-    "sticky.big.test. v4only.big.test. first.big.test. weighted.big.test. tosticky.big.test.";
+    "sticky.big.test. v4only.big.test. first.big.test. weighted.big.test. tosticky.big.test.
+    x.wgslb.big.test.";
 
 /// Parents under which random labels make non-existent names (and names outside the zones).
 const SUFFIXES: &str = "example.com. www.example.com. _udp.example.com. big.test.
-    sub.big.test. many.big.test. deep.big.test. com. test. . example.org. xexample.com.";
+    sub.big.test. many.big.test. deep.big.test. com. test. . example.org. xexample.com.
+    cdn.example.com. apps.example.com. lab.example.com. wild.big.test. ent.wild.big.test.
+    exists.wild.big.test. wgslb.big.test. wcname.big.test. wchain.big.test. deleg.big.test.
+    fat.big.test.";
 
 /// Query types: the record types gslbd holds, the special ones, and a few unknown ones.
 pub const QTYPES: &[u16] = &[
-    1, 28, 6, 2, 15, 16, 5, 255, 33, 257, 12, 13, 252, 251, 41, 0, 99, 65280, 65535,
+    1, 28, 6, 2, 15, 16, 5, 255, 33, 257, 12, 13, 43, 252, 251, 41, 0, 99, 65280, 65535,
 ];
 
 /// Client and ECS addresses inside the example's regions (GB, CN, AS4837, US-CA, office, JP,

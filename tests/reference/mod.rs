@@ -30,7 +30,7 @@ use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
 
 use gslbd::config::{self, Paths};
 use gslbd::health::HealthView;
-use gslbd::snapshot::{Found, Node, Snapshot, Zone};
+use gslbd::snapshot::{Delegation, Node, Snapshot, Zone};
 
 use parse::{Parsed, Request};
 
@@ -92,6 +92,8 @@ pub fn respond(
         .map(|s| ClientSubnet::new(s.addr(), s.source_prefix(), 0));
     let query = &request.query;
     let qtype = query.query_type();
+    // Additional RRsets that go in only while the reply stays within the limit.
+    let mut optional: Vec<Vec<Record>> = Vec::new();
     if request.edns.as_ref().is_some_and(|e| e.version > 0) {
         // RFC 6891 §6.1.3: BADVERS, answered with our version (0) and nothing else.
         reply.metadata.response_code = ResponseCode::BADVERS;
@@ -102,10 +104,12 @@ pub fn respond(
     {
         reply.metadata.response_code = ResponseCode::Refused;
     } else if let Some(answer) = resolve(snap, health, rotation, &request, src) {
-        reply.metadata.authoritative = true;
+        reply.metadata.authoritative = answer.authoritative;
         reply.metadata.response_code = answer.rcode;
         reply.answers = answer.answers;
         reply.authorities = answer.authorities;
+        reply.additionals = answer.glue;
+        optional = answer.optional;
         if let (Some(e), Some(scope)) = (&mut echo, answer.scope) {
             e.set_scope_prefix(scope);
         }
@@ -126,6 +130,14 @@ pub fn respond(
         (None, false) => 512,
         (Some(e), false) => e.max_payload.clamp(512, OUR_PAYLOAD) as usize,
     };
+    for rrset in optional {
+        let before = reply.additionals.len();
+        reply.additionals.extend(rrset);
+        if reply.to_vec().expect("replies encode").len() > limit {
+            reply.additionals.truncate(before);
+            break;
+        }
+    }
     let bytes = reply.to_vec().expect("replies encode");
     if bytes.len() <= limit {
         return Some(bytes);
@@ -134,13 +146,61 @@ pub fn respond(
     Some(reply.truncate().to_vec().expect("truncated replies encode"))
 }
 
-/// An authoritative answer.
+/// An authoritative answer (or a referral).
 struct Answer {
     rcode: ResponseCode,
+    /// AA: clear only on a referral that answers nothing itself.
+    authoritative: bool,
     answers: Vec<Record>,
     authorities: Vec<Record>,
+    /// Glue the reply must carry (a referral's in-domain glue).
+    glue: Vec<Record>,
+    /// Additional RRsets sent while they fit, in order.
+    optional: Vec<Vec<Record>>,
     /// The ECS scope, when a GSLB decision for an ECS client was made.
     scope: Option<u8>,
+}
+
+/// Where a name falls in a zone, found top-down from the origin (RFC 1034 §4.3.2).
+enum Place<'s> {
+    Exists(&'s Node),
+    /// Made up by the wildcard at the closest encloser (RFC 4592 §3.3.1).
+    Synthesised(&'s Node),
+    /// At or below the cut at the given name.
+    Cut(Name, &'s Delegation),
+    Missing,
+}
+
+fn place<'s>(zone: &'s Zone, name: &Name) -> Place<'s> {
+    let origin_labels = records::name_from_wire(zone.origin.as_bytes()).num_labels();
+    let get = |n: &Name| zone.nodes.get(records::wire_lowercase(n).as_slice());
+    for depth in origin_labels + 1..=name.num_labels() {
+        let ancestor = name.trim_to(depth as usize);
+        match get(&ancestor) {
+            Some(Node::Delegation(d)) => return Place::Cut(ancestor, d),
+            Some(_) => continue,
+            None => {
+                let encloser = name.trim_to(depth as usize - 1);
+                let wildcard = Name::from_ascii("*")
+                    .unwrap()
+                    .append_name(&encloser)
+                    .unwrap();
+                return get(&wildcard).map_or(Place::Missing, Place::Synthesised);
+            }
+        }
+    }
+    get(name).map_or(Place::Missing, Place::Exists)
+}
+
+/// The additional RRsets of a static answer of type `qtype` at `node`.
+fn additional_of(node: &Node, qtype: RecordType) -> Vec<Vec<Record>> {
+    let Node::Static(sets) = node else {
+        return Vec::new();
+    };
+    sets.iter()
+        .filter(|s| s.rtype == u16::from(qtype))
+        .flat_map(|s| s.additional.iter().map(records::rrset))
+        .collect()
 }
 
 /// Answers a question of class IN from our zones; `None` when it is not in any of them.
@@ -153,13 +213,23 @@ fn resolve(
 ) -> Option<Answer> {
     let qname = request.query.name();
     let qtype = request.query.query_type();
-    let Found::InZone { mut zone, mut node } = snap.find(&records::wire_lowercase(qname)) else {
-        return None;
-    };
+    let mut zone = snap.zone_for(&records::wire_lowercase(qname))?;
+    if qtype == RecordType::DS && records::wire_lowercase(qname) == zone.origin.as_bytes() {
+        // The parent side of a cut answers DS when we serve it (RFC 4035 §3.1.4.1).
+        let parent = qname.base_name();
+        if let Some(p) = snap.zone_for(&records::wire_lowercase(&parent)) {
+            if matches!(place(p, qname), Place::Cut(ref c, _) if c == qname) {
+                zone = p;
+            }
+        }
+    }
     let mut answer = Answer {
         rcode: ResponseCode::NoError,
+        authoritative: true,
         answers: Vec::new(),
         authorities: Vec::new(),
+        glue: Vec::new(),
+        optional: Vec::new(),
         scope: None,
     };
     // The name being answered: the question as asked, then each CNAME target.
@@ -167,22 +237,48 @@ fn resolve(
     let mut aliases: Vec<Name> = Vec::new();
     let mut negative: Option<&Zone> = None;
     loop {
-        match node {
-            None => {
+        let node = match place(zone, &owner) {
+            Place::Missing => {
                 answer.rcode = ResponseCode::NXDomain;
                 negative = Some(zone);
+                break;
             }
-            Some(Node::Empty) => negative = Some(zone),
-            Some(_) if qtype == RecordType::ANY && !matches!(node, Some(Node::Cname { .. })) => {
+            Place::Cut(cut, d) if qtype == RecordType::DS && cut == owner => {
+                match &d.ds {
+                    Some(ds) => answer
+                        .answers
+                        .extend(ds.records.iter().map(|t| records::from_tail(&owner, t))),
+                    None => negative = Some(zone),
+                }
+                break;
+            }
+            Place::Cut(cut, d) => {
+                answer.authoritative = !answer.answers.is_empty();
+                let cut = owner.trim_to(cut.num_labels() as usize);
+                answer
+                    .authorities
+                    .extend(d.ns.records.iter().map(|t| records::from_tail(&cut, t)));
+                answer.glue = d.glue.iter().flat_map(records::rrset).collect();
+                answer.optional = d.sibling.iter().map(records::rrset).collect();
+                break;
+            }
+            Place::Exists(n) | Place::Synthesised(n) => n,
+        };
+        match node {
+            Node::Empty | Node::Delegation(_) => negative = Some(zone),
+            _ if qtype == RecordType::ANY && !matches!(node, Node::Cname { .. }) => {
                 answer.answers.push(records::rfc8482_hinfo(zone, &owner));
             }
-            Some(Node::Static(sets)) => match sets.iter().find(|s| s.rtype == u16::from(qtype)) {
-                Some(set) => answer
-                    .answers
-                    .extend(set.records.iter().map(|t| records::from_tail(&owner, t))),
+            Node::Static(sets) => match sets.iter().find(|s| s.rtype == u16::from(qtype)) {
+                Some(set) => {
+                    answer
+                        .answers
+                        .extend(set.records.iter().map(|t| records::from_tail(&owner, t)));
+                    answer.optional = additional_of(node, qtype);
+                }
                 None => negative = Some(zone),
             },
-            Some(Node::Gslb(i)) if matches!(qtype, RecordType::A | RecordType::AAAA) => {
+            Node::Gslb(i) if matches!(qtype, RecordType::A | RecordType::AAAA) => {
                 let rec = &snap.gslb.records[*i];
                 // RFC 7871 §7.1.2: a source prefix of 0 says nothing about the client.
                 let subnet = request.edns.as_ref().and_then(|e| e.subnet);
@@ -200,17 +296,17 @@ fn resolve(
                     None => negative = Some(zone),
                 }
             }
-            Some(Node::Gslb(_)) => negative = Some(zone),
-            Some(Node::Cname { tail, target }) => {
+            Node::Gslb(_) => negative = Some(zone),
+            Node::Cname { tail, target } => {
                 answer.answers.push(records::from_tail(&owner, tail));
-                aliases.push(owner);
+                aliases.push(owner.clone());
                 let target_name = records::name_from_wire(target.as_bytes());
                 let done = matches!(qtype, RecordType::CNAME | RecordType::ANY)
                     || aliases.len() == MAX_CNAME_LINKS
                     || aliases.contains(&target_name);
                 if !done {
-                    if let Found::InZone { zone: z, node: n } = snap.find(target.as_bytes()) {
-                        (zone, node, owner) = (z, n, target_name);
+                    if let Some(z) = snap.zone_for(target.as_bytes()) {
+                        (zone, owner) = (z, target_name);
                         continue;
                     }
                 }

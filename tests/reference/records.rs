@@ -10,7 +10,7 @@ use hickory_proto::rr::rdata::{A, AAAA, HINFO, SOA};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 
-use gslbd::snapshot::{RrTail, Zone};
+use gslbd::snapshot::{Additional, RrTail, Zone};
 
 /// A snapshot record with its owner: TYPE, CLASS, TTL, RDLENGTH and RDATA decoded by hickory.
 pub fn from_tail(owner: &Name, tail: &RrTail) -> Record {
@@ -90,4 +90,10 @@ pub fn address(owner: &Name, ttl: u32, addr: IpAddr) -> Record {
         IpAddr::V6(a) => RData::AAAA(AAAA(a)),
     };
     Record::from_rdata(owner.clone(), ttl, rdata)
+}
+
+/// An additional-section RRset (glue or the address of an NS/MX/SRV target).
+pub fn rrset(a: &Additional) -> Vec<Record> {
+    let owner = name_from_wire(a.owner.as_bytes());
+    a.records.iter().map(|t| from_tail(&owner, t)).collect()
 }

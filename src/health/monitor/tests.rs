@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
-use crate::config::CheckKind;
+use crate::gslb::CheckKind;
 
 struct Scripted {
     healthy: Arc<AtomicBool>,

@@ -1,8 +1,11 @@
 //! The compiled, immutable configuration that the query path reads: zones, names, records.
 
-use std::path::PathBuf;
+mod zone;
 
 use rustc_hash::FxHashMap;
+
+pub use crate::dns::rr::RrTail;
+pub use zone::{Additional, Delegation, Lookup, Node, Rrset, Zone};
 
 use crate::dns::name::{label_offsets, suffix_offset, WireName};
 
@@ -20,70 +23,12 @@ pub struct Snapshot {
     pub geo: RegionMap,
 }
 
-/// One authoritative zone.
-#[derive(Debug)]
-pub struct Zone {
-    pub origin: WireName,
-    pub file: PathBuf,
-    pub serial: u32,
-    /// The SOA record as it appears in answers and in AUTHORITY of negative answers: the
-    /// tail (type .. rdata) with the zone TTL, and the same with the negative-caching TTL.
-    pub soa: RrTail,
-    pub soa_negative: RrTail,
-    /// The RFC 8482 answer to ANY queries (HINFO "RFC8482"), with the zone TTL.
-    pub hinfo: RrTail,
-    pub nodes: FxHashMap<WireName, Node>,
-    /// Number of names holding data (empty non-terminals not counted).
-    pub names: usize,
-    /// Counter slot for metrics (assigned when the snapshot is installed).
-    pub metrics_slot: u16,
-}
-
-/// What a name holds.
-#[derive(Debug)]
-pub enum Node {
-    /// An empty non-terminal: exists because names below it do; answers NODATA.
-    Empty,
-    /// Static RRsets, sorted by type.
-    Static(Vec<Rrset>),
-    /// An alias. `tail` is the CNAME record; `target` the name it points to.
-    Cname { tail: RrTail, target: WireName },
-    /// A GSLB name: A/AAAA come from `GslbSet::records[index]`.
-    Gslb(usize),
-}
-
-/// A record without its owner name, pre-serialised: TYPE, CLASS, TTL, RDLENGTH, RDATA.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RrTail(pub Box<[u8]>);
-
-impl RrTail {
-    pub fn new(rtype: u16, ttl: u32, rdata: &[u8]) -> Self {
-        let mut v = Vec::with_capacity(10 + rdata.len());
-        v.extend_from_slice(&rtype.to_be_bytes());
-        v.extend_from_slice(&1u16.to_be_bytes());
-        v.extend_from_slice(&ttl.to_be_bytes());
-        v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
-        v.extend_from_slice(rdata);
-        RrTail(v.into_boxed_slice())
-    }
-}
-
-/// All records of one type at one name.
-#[derive(Debug)]
-pub struct Rrset {
-    pub rtype: u16,
-    pub records: Vec<RrTail>,
-}
-
 /// Where a query name falls.
 pub enum Found<'s> {
     /// Not inside any of our zones.
     NotAuthoritative,
-    /// Inside `zone`; `node` is the name's node when it exists.
-    InZone {
-        zone: &'s Zone,
-        node: Option<&'s Node>,
-    },
+    /// Inside `zone`; `lookup` tells where in it.
+    InZone { zone: &'s Zone, lookup: Lookup<'s> },
 }
 
 impl Snapshot {
@@ -119,13 +64,28 @@ impl Snapshot {
     }
 
     /// Looks up a lowercase wire-format name.
+    #[inline]
     pub fn find(&self, qname: &[u8]) -> Found<'_> {
         match self.zone_for(qname) {
             None => Found::NotAuthoritative,
             Some(zone) => Found::InZone {
                 zone,
-                node: zone.nodes.get(qname),
+                lookup: zone.lookup(qname),
             },
+        }
+    }
+
+    /// For the apex of `child`: the zone above it that we also serve, when it delegates
+    /// `child` (holds the cut), and the cut as found there.
+    pub fn parent_side(&self, child: &Zone) -> Option<(&Zone, Lookup<'_>)> {
+        let origin = child.origin.as_bytes();
+        if origin.len() <= 1 {
+            return None;
+        }
+        let parent = self.zone_for(&origin[origin[0] as usize + 1..])?;
+        match parent.lookup(origin) {
+            l @ Lookup::Referral { cut: 0, .. } => Some((parent, l)),
+            _ => None,
         }
     }
 }
