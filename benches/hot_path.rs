@@ -160,6 +160,7 @@ fn benches(c: &mut Criterion) {
     let src: IpAddr = "127.0.0.1".parse().unwrap();
     let mut out = Vec::with_capacity(1232);
     let mut r = 0u64;
+    let edns = gslbd::dns::edns::EdnsConfig::default();
     g.bench_function("static", |b| {
         b.iter(|| {
             r += 1;
@@ -168,6 +169,8 @@ fn benches(c: &mut Criterion) {
                 health: &health,
                 rotation: r,
                 trace: None,
+                edns: &edns,
+                now: 1_700_000_000,
             };
             black_box(handle(&mut ctx, &static_q, src, Transport::Udp, &mut out))
         })
@@ -181,6 +184,8 @@ fn benches(c: &mut Criterion) {
                 health: &health,
                 rotation: r,
                 trace: None,
+                edns: &edns,
+                now: 1_700_000_000,
             };
             black_box(handle(&mut ctx, q, src, Transport::Udp, &mut out))
         })

@@ -1,5 +1,6 @@
 //! The response writer: header, question, records and OPT appended to a reused buffer.
 
+use super::edns::{OPTION_COOKIE, OPTION_NSID};
 use super::query::{Ecs, TYPE_OPT};
 
 /// Response codes we send (values above 15 go partly into the OPT record).
@@ -37,12 +38,26 @@ pub enum Owner<'a> {
     Name(&'a [u8]),
 }
 
-/// The OPT record of a reply.
-#[derive(Debug, Clone, Copy)]
-pub struct OptReply {
+/// The OPT record of a reply. Its options are written in this order: ECS, COOKIE, NSID.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptReply<'a> {
     pub dnssec_ok: bool,
     /// Echoed client subnet and the scope prefix we answer with.
     pub ecs: Option<(Ecs, u8)>,
+    /// COOKIE option data: the client cookie and our server cookie.
+    pub cookie: Option<[u8; 24]>,
+    /// Our name server identifier, for a query that asked for it.
+    pub nsid: Option<&'a [u8]>,
+}
+
+impl OptReply<'_> {
+    /// An OPT with no options (error replies).
+    pub fn bare(dnssec_ok: bool) -> Self {
+        OptReply {
+            dnssec_ok,
+            ..OptReply::default()
+        }
+    }
 }
 
 /// Which header fields of the query a reply copies.
@@ -105,7 +120,7 @@ impl<'b> Writer<'b> {
         self.counts[AN]
     }
 
-    fn write_opt(&mut self, opt: &OptReply, rcode: u16) {
+    fn write_opt(&mut self, opt: &OptReply<'_>, rcode: u16) {
         let b = &mut *self.buf;
         b.push(0);
         b.extend_from_slice(&TYPE_OPT.to_be_bytes());
@@ -114,29 +129,45 @@ impl<'b> Writer<'b> {
         b.push(0);
         b.push(if opt.dnssec_ok { 0x80 } else { 0 });
         b.push(0);
-        match &opt.ecs {
-            None => b.extend_from_slice(&[0, 0]),
-            Some((ecs, scope)) => {
-                let n = ecs.addr_len();
-                b.extend_from_slice(&((8 + n) as u16).to_be_bytes());
-                b.extend_from_slice(&super::query::OPTION_ECS.to_be_bytes());
-                b.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-                b.extend_from_slice(&ecs.family.to_be_bytes());
-                b.push(ecs.source_prefix);
-                b.push(*scope);
-                match ecs.addr {
-                    std::net::IpAddr::V4(a) => b.extend_from_slice(&a.octets()[..n]),
-                    std::net::IpAddr::V6(a) => b.extend_from_slice(&a.octets()[..n]),
-                }
+        let rdlength_at = b.len();
+        b.extend_from_slice(&[0, 0]);
+        if let Some((ecs, scope)) = &opt.ecs {
+            let n = ecs.addr_len();
+            b.extend_from_slice(&super::query::OPTION_ECS.to_be_bytes());
+            b.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+            b.extend_from_slice(&ecs.family.to_be_bytes());
+            b.push(ecs.source_prefix);
+            b.push(*scope);
+            match ecs.addr {
+                std::net::IpAddr::V4(a) => b.extend_from_slice(&a.octets()[..n]),
+                std::net::IpAddr::V6(a) => b.extend_from_slice(&a.octets()[..n]),
             }
         }
+        if let Some(cookie) = &opt.cookie {
+            b.extend_from_slice(&OPTION_COOKIE.to_be_bytes());
+            b.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+            b.extend_from_slice(cookie);
+        }
+        if let Some(nsid) = opt.nsid {
+            b.extend_from_slice(&OPTION_NSID.to_be_bytes());
+            b.extend_from_slice(&(nsid.len() as u16).to_be_bytes());
+            b.extend_from_slice(nsid);
+        }
+        let rdlength = (b.len() - rdlength_at - 2) as u16;
+        b[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
         self.counts[AR] += 1;
     }
 
     /// Finishes the message: OPT (when the query had EDNS), flags and counts. When the
     /// result exceeds `limit` bytes, the records are dropped and TC is set instead, keeping
     /// the question and the OPT so the client retries over TCP.
-    pub fn finish(mut self, rcode: u16, aa: bool, opt: Option<&OptReply>, limit: usize) -> bool {
+    pub fn finish(
+        mut self,
+        rcode: u16,
+        aa: bool,
+        opt: Option<&OptReply<'_>>,
+        limit: usize,
+    ) -> bool {
         if let Some(o) = opt {
             self.write_opt(o, rcode);
         }
