@@ -157,8 +157,10 @@ fn answer(
         cd: q.cd,
     };
     let limit = size_limit(q, transport);
-    let mut opt =
-        (q.edns.as_ref()).map(|e| opt_reply(ctx.edns, ctx.now, e, src, &mut outcome.cookie));
+    let mut opt = q
+        .edns
+        .as_ref()
+        .map(|e| opt_reply(ctx.edns, ctx.now, e, src, &mut outcome.cookie));
     let mut w = Writer::new(out, h, Some(q.question));
     if let Some(e) = &q.edns {
         if e.version > 0 {

@@ -58,6 +58,14 @@ impl OptReply<'_> {
             ..OptReply::default()
         }
     }
+
+    /// Bytes the OPT record takes in the reply, options included: what to keep free when
+    /// deciding whether more records fit under the size limit.
+    pub fn wire_len(&self) -> usize {
+        11 + self.ecs.map_or(0, |(e, _)| 8 + e.addr_len())
+            + self.cookie.map_or(0, |c| 4 + c.len())
+            + self.nsid.map_or(0, |n| 4 + n.len())
+    }
 }
 
 /// Which header fields of the query a reply copies.
@@ -189,5 +197,61 @@ impl<'b> Writer<'b> {
             b[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
         }
         tc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OPT holds ECS, COOKIE and NSID in that order, its RDLENGTH and `wire_len` agree
+    /// with what is written, and a truncated reply keeps every option.
+    #[test]
+    fn opt_options_are_written_counted_and_kept_when_truncated() {
+        let ecs = Ecs {
+            family: 1,
+            source_prefix: 24,
+            addr: "198.51.100.0".parse().unwrap(),
+        };
+        let opt = OptReply {
+            dnssec_ok: true,
+            ecs: Some((ecs, 16)),
+            cookie: Some([0xcc; 24]),
+            nsid: Some(b"ns1"),
+        };
+        let h = ReplyHeader {
+            id: 1,
+            opcode: 0,
+            rd: false,
+            cd: false,
+        };
+        let question = b"\x01a\x00\x00\x01\x00\x01";
+        let mut buf = Vec::new();
+        let mut w = Writer::new(&mut buf, h, Some(question));
+        for _ in 0..40 {
+            w.answer(
+                Owner::Ptr(12),
+                &[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1],
+            );
+        }
+        assert!(
+            w.finish(0, true, Some(&opt), 512),
+            "too big for 512: truncated"
+        );
+        let opt_at = 12 + question.len();
+        assert_eq!(buf.len(), opt_at + opt.wire_len());
+        assert_eq!(&buf[6..12], &[0, 0, 0, 0, 0, 1], "only the OPT is left");
+        let rdata = &buf[opt_at + 11..];
+        assert_eq!(
+            &buf[opt_at + 9..opt_at + 11],
+            &(rdata.len() as u16).to_be_bytes()
+        );
+        let mut expected = vec![0, 8, 0, 7, 0, 1, 24, 16, 198, 51, 100];
+        expected.extend_from_slice(&[0, 10, 0, 24]);
+        expected.extend_from_slice(&[0xcc; 24]);
+        expected.extend_from_slice(&[0, 3, 0, 3]);
+        expected.extend_from_slice(b"ns1");
+        assert_eq!(rdata, &expected[..]);
+        assert_eq!(OptReply::bare(false).wire_len(), 11);
     }
 }
