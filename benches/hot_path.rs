@@ -166,7 +166,10 @@ fn benches(c: &mut Criterion) {
         .map(|a| match a {
             IpAddr::V4(v) => {
                 let o = v.octets();
-                query(b"\x04edge\x03cdn\x07example\x04test\x00", Some([o[0], o[1], o[2]]))
+                query(
+                    b"\x04edge\x03cdn\x07example\x04test\x00",
+                    Some([o[0], o[1], o[2]]),
+                )
             }
             IpAddr::V6(_) => unreachable!(),
         })
@@ -176,6 +179,7 @@ fn benches(c: &mut Criterion) {
     let src: IpAddr = "127.0.0.1".parse().unwrap();
     let mut out = Vec::with_capacity(1232);
     let mut r = 0u64;
+    let edns = gslbd::dns::edns::EdnsConfig::default();
     let mut one = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>]| {
         b.iter(|| {
             r += 1;
@@ -185,6 +189,8 @@ fn benches(c: &mut Criterion) {
                 health: &health,
                 rotation: r,
                 trace: None,
+                edns: &edns,
+                now: 1_700_000_000,
             };
             black_box(handle(&mut ctx, q, src, Transport::Udp, &mut out))
         })

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
+use gslbd::dns::edns::{self, CookieSecret, EdnsConfig};
 use gslbd::dns::explain;
 use gslbd::health::HealthView;
 use gslbd::server::{self, ServeConfig, ServeError};
@@ -88,6 +89,19 @@ enum Command {
         /// Do not reload when files change (SIGHUP and the admin API still reload).
         #[arg(long)]
         no_watch: bool,
+        /// Answer NSID requests (RFC 5001) with TEXT; `hostname` sends the host name.
+        /// Off by default.
+        #[arg(long, value_name = "TEXT")]
+        nsid: Option<String>,
+        /// Key of DNS server cookies (RFC 7873, RFC 9018): 16 bytes as 32 hex digits. Nodes
+        /// with the same secret accept each other's cookies. Default: random at each start.
+        #[arg(
+            long,
+            env = "GSLBD_COOKIE_SECRET",
+            hide_env_values = true,
+            value_name = "HEX"
+        )]
+        cookie_secret: Option<String>,
     },
     /// Validate the configuration and print a summary, or every problem.
     Check {
@@ -198,6 +212,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             tcp_max_connections,
             query_log_sample,
             no_watch,
+            nsid,
+            cookie_secret,
         } => {
             if udp_busy_poll > 1_000_000 {
                 anyhow::bail!("--udp-busy-poll is in microseconds and at most 1000000");
@@ -205,6 +221,19 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             if !(tcp_idle_timeout.is_finite() && tcp_idle_timeout > 0.0) {
                 anyhow::bail!("--tcp-idle-timeout must be a positive number of seconds");
             }
+            let edns = EdnsConfig {
+                nsid: nsid
+                    .as_deref()
+                    .map(edns::nsid_from_arg)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                cookie_secret: match cookie_secret.as_deref() {
+                    Some(hex) => CookieSecret::from_hex(hex)
+                        .map_err(|e| anyhow::anyhow!("--cookie-secret: {e}"))?,
+                    None => CookieSecret::random()
+                        .map_err(|e| anyhow::anyhow!("cannot make a cookie secret: {e}"))?,
+                },
+            };
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let cfg = ServeConfig {
                 paths: config.paths(),
@@ -220,6 +249,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 state_file,
                 query_log_every: query_log_sample,
                 watch: !no_watch,
+                edns,
             };
             match server::serve(cfg) {
                 Ok(()) => Ok(ExitCode::SUCCESS),

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use crate::dns::edns::CookieVerdict;
 use crate::geo::Specificity;
 use crate::snapshot::Snapshot;
 
@@ -36,6 +37,8 @@ const RCODES: [(u16, &str); 7] = [
     (5, "REFUSED"),
     (16, "BADVERS"),
 ];
+/// The `result` label of `gslbd_cookies_total`, in the order of `QueryCells::cookies`.
+const COOKIE_RESULTS: [&str; 3] = ["new", "valid", "invalid"];
 const DECIDERS: [Specificity; 8] = [
     Specificity::Network,
     Specificity::SubdivisionIsp,
@@ -70,6 +73,8 @@ pub struct Outcome {
     pub ecs: bool,
     /// `Pool::metrics_slot` and the kind of rule that decided, for GSLB answers.
     pub gslb: Option<(u16, Specificity)>,
+    /// What the query's DNS cookie was worth (for exempting clients with a valid one).
+    pub cookie: CookieVerdict,
 }
 
 /// One thread's counters. Written by that thread only, unless `shared` (TCP connections,
@@ -79,6 +84,8 @@ pub struct QueryCells {
     queries: Box<[AtomicU64]>,
     answers: Box<[AtomicU64]>,
     ecs: [AtomicU64; 2],
+    /// Queries with a COOKIE option: new, valid, invalid (`COOKIE_RESULTS`).
+    cookies: [AtomicU64; 3],
     truncated: AtomicU64,
     malformed: AtomicU64,
     latency: [AtomicU64; BUCKETS.len() + 1],
@@ -96,6 +103,7 @@ impl QueryCells {
             queries: cells((MAX_ZONES + 1) * QTYPES.len() * RCODES.len()),
             answers: cells((MAX_POOLS + 1) * DECIDERS.len()),
             ecs: Default::default(),
+            cookies: Default::default(),
             truncated: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             latency: Default::default(),
@@ -119,6 +127,12 @@ impl QueryCells {
         let i = (zone * QTYPES.len() + qtype_index(o.qtype)) * RCODES.len() + rcode_index(o.rcode);
         bump(&self.queries[i]);
         bump(&self.ecs[o.ecs as usize]);
+        match o.cookie {
+            CookieVerdict::Absent => {}
+            CookieVerdict::New => bump(&self.cookies[0]),
+            CookieVerdict::Valid => bump(&self.cookies[1]),
+            CookieVerdict::Invalid => bump(&self.cookies[2]),
+        }
         if o.truncated {
             bump(&self.truncated);
         }
@@ -265,6 +279,14 @@ impl Metrics {
                 o,
                 "gslbd_ecs_queries_total{{ecs=\"{v}\"}} {}",
                 sum(&|w| &w.ecs[i])
+            );
+        }
+        let _ = writeln!(o, "# HELP gslbd_cookies_total Queries with a DNS cookie, by what it was worth: new (client cookie only), valid (our server cookie), invalid (a server cookie that is not ours, or expired).\n# TYPE gslbd_cookies_total counter");
+        for (i, r) in COOKIE_RESULTS.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "gslbd_cookies_total{{result=\"{r}\"}} {}",
+                sum(&|w| &w.cookies[i])
             );
         }
         let simple = [

@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub query_log_every: u64,
     /// Reload when files change.
     pub watch: bool,
+    /// NSID and DNS cookie secret.
+    pub edns: crate::dns::edns::EdnsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +132,11 @@ fn log_database(role: &str, info: crate::geo::DbInfo<'_>, bytes: usize) {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let mut snapshot = config::load(&cfg.paths).map_err(ServeError::Config)?;
-    let shared = Arc::new(Shared::new(Snapshot::default()).with_query_log(cfg.query_log_every));
+    let shared = Arc::new(
+        Shared::new(Snapshot::default())
+            .with_query_log(cfg.query_log_every)
+            .with_edns(cfg.edns.clone()),
+    );
     shared.metrics.assign_slots(&mut snapshot);
     log_summary(&snapshot);
     let runtime = tokio::runtime::Builder::new_multi_thread()

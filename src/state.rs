@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::dns::edns::EdnsConfig;
 use crate::health::HealthView;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -22,6 +23,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Log one query in this many (0: none).
     pub query_log_every: u64,
+    /// NSID and cookie secret.
+    pub edns: EdnsConfig,
     writer: std::sync::Mutex<()>,
 }
 
@@ -34,12 +37,18 @@ impl Shared {
             }),
             metrics: Arc::new(Metrics::default()),
             query_log_every: 0,
+            edns: EdnsConfig::default(),
             writer: std::sync::Mutex::new(()),
         }
     }
 
     pub fn with_query_log(mut self, every: u64) -> Self {
         self.query_log_every = every;
+        self
+    }
+
+    pub fn with_edns(mut self, edns: EdnsConfig) -> Self {
+        self.edns = edns;
         self
     }
 

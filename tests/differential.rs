@@ -2,8 +2,10 @@
 //! place and writes pre-serialised records) against an independent responder built on
 //! hickory-proto (`tests/reference`), on random valid queries, mutated queries and random
 //! bytes, over UDP and TCP, for the shipped example and for extra zones that exercise
-//! truncation, CNAME chains across zones and more GSLB policies. The replies must be the
-//! same message (see `reference::compare`); more cases with `PROPTEST_CASES=5000`.
+//! truncation, CNAME chains across zones and more GSLB policies, with DNS cookies (valid,
+//! expired, foreign, malformed, repeated) and NSID requests to servers with and without an
+//! NSID, at clock readings around the 32-bit wrap. The replies must be the same message (see
+//! `reference::compare`); more cases with `PROPTEST_CASES=5000`.
 
 #[path = "differential/gen.rs"]
 mod gen;
@@ -20,10 +22,18 @@ use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use hickory_proto::rr::{Name, RData, RecordType};
 use proptest::prelude::*;
 
+use gslbd::dns::edns::{CookieSecret, EdnsConfig};
 use gslbd::dns::handler::{handle, Context, Transport};
 use gslbd::health::HealthView;
 use gslbd::snapshot::Snapshot;
 use reference::compare::{compare, expand, hex, Agreement};
+use reference::cookies::ServerEdns;
+
+/// The cookie secret both implementations are given, and another one.
+const SECRET: [u8; 16] = *b"differential-key";
+const OTHER_SECRET: [u8; 16] = *b"some-other-nodes";
+/// A long NSID: 128 bytes, the most `--nsid` takes.
+const LONG_NSID: &[u8] = &[b'n'; 128];
 
 /// The shipped example (`zones/`), then the extra zones (`tests/reference/zones/`).
 fn snapshots() -> &'static [Snapshot; 2] {
@@ -45,6 +55,63 @@ struct Case {
     src: IpAddr,
     tcp: bool,
     rotation: u64,
+    /// The server's clock (seconds mod 2^32) and its NSID.
+    now: u32,
+    nsid: Option<&'static [u8]>,
+}
+
+impl Case {
+    /// A UDP query from 192.0.2.200 to the example, with no NSID configured.
+    fn plain(rotation: u64) -> Case {
+        Case {
+            extra: false,
+            src: "192.0.2.200".parse().unwrap(),
+            tcp: false,
+            rotation,
+            now: 1_750_000_000,
+            nsid: None,
+        }
+    }
+}
+
+/// A server clock: mostly today, often next to the 32-bit wrap, sometimes anything.
+fn clock() -> BoxedStrategy<u32> {
+    prop_oneof![
+        2 => 1_700_000_000u32..1_900_000_000,
+        1 => u32::MAX - 4000..=u32::MAX,
+        1 => 0u32..4000,
+        1 => any::<u32>(),
+    ]
+    .boxed()
+}
+
+/// The COOKIE option data `plan` describes for a query from `src` to a server at `now`.
+fn cookie_bytes(plan: &gen::CookiePlan, src: IpAddr, now: u32) -> Vec<u8> {
+    match plan {
+        gen::CookiePlan::ClientOnly(c) => c.to_vec(),
+        gen::CookiePlan::Raw(bytes) => bytes.clone(),
+        gen::CookiePlan::Minted {
+            client,
+            age,
+            other_address,
+            other_secret,
+            version,
+            reserved,
+        } => {
+            let secret = if *other_secret { OTHER_SECRET } else { SECRET };
+            let ip = match (src, other_address) {
+                (_, false) => src,
+                (IpAddr::V4(a), true) => IpAddr::V4((u32::from(a) ^ 1).into()),
+                (IpAddr::V6(a), true) => IpAddr::V6((u128::from(a) ^ 1).into()),
+            };
+            let stamp = (i64::from(now) - age).rem_euclid(1 << 32) as u32;
+            let mut bytes = client.to_vec();
+            bytes.extend(reference::cookies::mint(
+                &secret, client, ip, *version, *reserved, stamp,
+            ));
+            bytes
+        }
+    }
 }
 
 /// A query for one of the configurations (mostly asking for its names) and its case.
@@ -54,26 +121,41 @@ fn case() -> BoxedStrategy<(spec::QuerySpec, Case)> {
         gen::query(true).prop_map(|q| (true, q)),
     ];
     let client = (gen::address(), any::<bool>(), any::<u64>());
-    (query, client)
-        .prop_map(|((extra, q), (src, tcp, rotation))| {
-            let case = Case {
-                extra,
-                src,
-                tcp,
-                rotation,
-            };
-            (q, case)
-        })
+    let nsid = prop::sample::select(&[None, Some(b"ns1.gslbd.test" as &[u8]), Some(LONG_NSID)][..]);
+    let server = (clock(), nsid, gen::cookies());
+    (query, client, server)
+        .prop_map(
+            |((extra, mut q), (src, tcp, rotation), (now, nsid, cookies))| {
+                if let Some(e) = &mut q.edns {
+                    e.cookies = cookies.iter().map(|c| cookie_bytes(c, src, now)).collect();
+                }
+                let case = Case {
+                    extra,
+                    src,
+                    tcp,
+                    rotation,
+                    now,
+                    nsid,
+                };
+                (q, case)
+            },
+        )
         .boxed()
 }
 
 fn handler_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
     let health = HealthView::all_up();
+    let edns = EdnsConfig {
+        nsid: case.nsid.map(|n| n.into()),
+        cookie_secret: CookieSecret::new(SECRET),
+    };
     let mut ctx = Context {
         snapshot: &snapshots()[case.extra as usize],
         health: &health,
         rotation: case.rotation,
         trace: None,
+        edns: &edns,
+        now: case.now,
     };
     let transport = if case.tcp {
         Transport::Tcp
@@ -87,7 +169,20 @@ fn handler_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
 fn reference_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
     let snap = &snapshots()[case.extra as usize];
     let health = HealthView::all_up();
-    reference::respond(snap, &health, case.rotation, packet, case.src, case.tcp)
+    let server = ServerEdns {
+        secret: SECRET,
+        nsid: case.nsid.map(<[u8]>::to_vec),
+        now: case.now,
+    };
+    reference::respond(
+        snap,
+        &health,
+        case.rotation,
+        packet,
+        case.src,
+        case.tcp,
+        &server,
+    )
 }
 
 /// Runs `packet` through both and compares. Raw bytes must be identical whenever the reply
@@ -182,6 +277,8 @@ fn spec(name: &str, qtype: u16, ecs: Option<Option<(IpAddr, u8)>>) -> spec::Quer
             payload: 1232,
             ecs,
             other: None,
+            cookies: Vec::new(),
+            nsid: None,
         }),
         shape: spec::Shape::Plain,
     }
@@ -206,9 +303,8 @@ fn every_name_and_type_gets_the_reference_reply() {
                 for (ecs, tcp) in ecs.iter().flat_map(|e| [(*e, false), (*e, true)]) {
                     let case = Case {
                         extra,
-                        src: "192.0.2.200".parse().unwrap(),
                         tcp,
-                        rotation: total,
+                        ..Case::plain(total)
                     };
                     let packet = spec(name, qtype, ecs).encode();
                     if let Agreement::Same { raw_identical } = differential(&case, &packet)
@@ -231,12 +327,7 @@ fn every_name_and_type_gets_the_reference_reply() {
 fn reference_answers_as_documented() {
     let ask = |name: &str, qtype: u16, ecs: Option<(&str, u8)>| {
         let ecs = ecs.map(|(a, p)| (a.parse().unwrap(), p));
-        let case = Case {
-            extra: false,
-            src: "192.0.2.200".parse().unwrap(),
-            tcp: false,
-            rotation: 0,
-        };
+        let case = Case::plain(0);
         let reply = reference_reply(&case, &spec(name, qtype, Some(ecs)).encode()).unwrap();
         let m = Message::from_vec(&reply).unwrap();
         let scope = m
@@ -298,10 +389,9 @@ fn reference_answers_as_documented() {
 #[test]
 fn comparison_catches_differences_but_not_compression() {
     let case = Case {
-        extra: false,
         src: "81.2.69.161".parse().unwrap(),
         tcp: true,
-        rotation: 3,
+        ..Case::plain(3)
     };
     let query = spec("Docs.Example.COM.", 1, Some(None)).encode();
     let reply = handler_reply(&case, &query).unwrap();
@@ -329,36 +419,209 @@ fn comparison_catches_differences_but_not_compression() {
     assert!(compare(&query, Some(&reply), None).is_err());
 }
 
-/// The UDP size limit is exact: an answer near the limits with an EDNS payload size one
-/// below, equal to and one above its size is truncated, whole and whole, in both
-/// implementations.
+/// The UDP size limit is exact, and counts the OPT's options: an answer near the limits with
+/// an EDNS payload size one below, equal to and one above its size is truncated, whole and
+/// whole, in both implementations, with and without a cookie and a long NSID; the truncated
+/// reply keeps the OPT with its options.
 #[test]
 fn truncation_happens_exactly_at_the_limit() {
     let mut exercised = 0;
-    for name in gen::BIG_NAMES.split_whitespace() {
-        for qtype in [1, 28, 16] {
-            let tcp = Case {
-                extra: true,
-                src: "192.0.2.200".parse().unwrap(),
-                tcp: true,
-                rotation: 0,
-            };
-            let whole = reference_reply(&tcp, &spec(name, qtype, Some(None)).encode());
-            let size = whole.unwrap().len();
-            let udp = Case { tcp: false, ..tcp };
-            for payload in [size - 1, size, size + 1] {
-                if !(512..=1232).contains(&payload) {
-                    continue;
+    for with_options in [false, true] {
+        for name in gen::BIG_NAMES.split_whitespace() {
+            for qtype in [1, 28, 16] {
+                let tcp = Case {
+                    extra: true,
+                    tcp: true,
+                    nsid: with_options.then_some(LONG_NSID),
+                    ..Case::plain(0)
+                };
+                let query = |payload: u16| {
+                    let mut q = spec(name, qtype, Some(None));
+                    let e = q.edns.as_mut().unwrap();
+                    e.payload = payload;
+                    if with_options {
+                        e.cookies = vec![vec![7; 8]];
+                        e.nsid = Some(Vec::new());
+                    }
+                    q.encode()
+                };
+                let size = reference_reply(&tcp, &query(1232)).unwrap().len();
+                let udp = Case { tcp: false, ..tcp };
+                for payload in [size - 1, size, size + 1] {
+                    if !(512..=1232).contains(&payload) {
+                        continue;
+                    }
+                    let q = query(payload as u16);
+                    differential(&udp, &q).unwrap();
+                    let reply = Message::from_vec(&reference_reply(&udp, &q).unwrap()).unwrap();
+                    let tc = reply.metadata.truncation;
+                    assert_eq!(tc, size > payload, "{name} type {qtype}, payload {payload}");
+                    let options = reply.edns.as_ref().unwrap().options().as_ref().len();
+                    assert_eq!(options, if with_options { 2 } else { 0 });
+                    exercised += 1;
                 }
-                let mut q = spec(name, qtype, Some(None));
-                q.edns.as_mut().unwrap().payload = payload as u16;
-                differential(&udp, &q.encode()).unwrap();
-                let reply = Message::from_vec(&reference_reply(&udp, &q.encode()).unwrap());
-                let tc = reply.unwrap().metadata.truncation;
-                assert_eq!(tc, size > payload, "{name} type {qtype}, payload {payload}");
-                exercised += 1;
             }
         }
     }
-    assert!(exercised >= 9, "{exercised} sizes tried");
+    assert!(exercised >= 18, "{exercised} sizes tried");
+}
+
+/// The reference's cookies are RFC 9018's: its own SipHash call reproduces the appendix's
+/// server cookies (A.1, a new cookie; A.4, an IPv6 client under a rolled secret), so the
+/// differential test holds the handler to the RFC, not only to a second copy of itself.
+#[test]
+fn reference_cookies_follow_rfc9018() {
+    let unhex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let key = |s: &str| -> [u8; 16] { unhex(s).try_into().unwrap() };
+    let a1 = reference::cookies::mint(
+        &key("e5e973e5a6b2a43f48e7dc849e37bfcf"),
+        &unhex("2464c4abcf10c957"),
+        "198.51.100.100".parse().unwrap(),
+        1,
+        [0; 3],
+        1559731985,
+    );
+    assert_eq!(a1, unhex("010000005cf79f111f8130c3eee29480"));
+    let a4 = reference::cookies::mint(
+        &key("445536bcd2513298075a5d379663c962"),
+        &unhex("22681ab97d52c298"),
+        "2001:db8:220:1:59de:d0f4:8769:82b8".parse().unwrap(),
+        1,
+        [0; 3],
+        1559741961,
+    );
+    assert_eq!(a4, unhex("010000005cf7c609a6bb79d16625507a"));
+}
+
+/// Cookies at the edges of their lifetime, foreign and malformed cookies, NSID requests,
+/// and NOTIMP/FORMERR with and without an OPT agree; and the reference shows what a client
+/// sees: a young valid cookie echoed, an old or foreign one replaced, NSID only when asked
+/// and configured, error replies with an OPT only when the query had a readable one.
+#[test]
+fn cookies_nsid_and_error_replies_agree_at_the_edges() {
+    let cookie_of = |reply: &[u8]| -> Option<Vec<u8>> {
+        let m = Message::from_vec(reply).unwrap();
+        match m.edns?.option(EdnsCode::Cookie)? {
+            EdnsOption::Unknown(10, d) => Some(d.clone()),
+            other => panic!("{other:?}"),
+        }
+    };
+    let client = [3u8; 8];
+    for now in [1_750_000_000u32, 100, u32::MAX - 100] {
+        for (age, echoed) in [
+            (0i64, true),
+            (1800, true),
+            (1801, false),
+            (3600, false),
+            (3601, false),
+            (-300, true),
+            (-301, false),
+        ] {
+            for tcp in [false, true] {
+                let case = Case {
+                    tcp,
+                    now,
+                    nsid: Some(b"edge"),
+                    ..Case::plain(age as u64)
+                };
+                let plan = gen::CookiePlan::Minted {
+                    client,
+                    age,
+                    other_address: false,
+                    other_secret: false,
+                    version: 1,
+                    reserved: [0; 3],
+                };
+                let sent = cookie_bytes(&plan, case.src, now);
+                let mut q = spec("www.example.com.", 1, Some(None));
+                q.edns.as_mut().unwrap().cookies = vec![sent.clone()];
+                let packet = q.encode();
+                differential(&case, &packet).unwrap();
+                let got = cookie_of(&reference_reply(&case, &packet).unwrap()).unwrap();
+                assert_eq!(got == sent, echoed, "age {age} at {now}");
+                assert_eq!(got[..8], client);
+                if !echoed {
+                    let fresh =
+                        reference::cookies::mint(&SECRET, &client, case.src, 1, [0; 3], now);
+                    assert_eq!(got[8..], fresh[..], "age {age} at {now}");
+                }
+            }
+        }
+    }
+    // Foreign cookies are replaced; malformed ones are FORMERR with an OPT.
+    let case = Case {
+        nsid: Some(b"edge"),
+        ..Case::plain(1)
+    };
+    for (plan, formerr) in [
+        (gen::CookiePlan::Raw(vec![1; 8]), false),
+        (gen::CookiePlan::Raw(vec![1; 24]), false),
+        (gen::CookiePlan::Raw(vec![1; 40]), false),
+        (gen::CookiePlan::Raw(vec![1; 7]), true),
+        (gen::CookiePlan::Raw(vec![1; 9]), true),
+        (gen::CookiePlan::Raw(vec![1; 15]), true),
+        (gen::CookiePlan::Raw(vec![1; 41]), true),
+        (
+            gen::CookiePlan::Minted {
+                client,
+                age: 10,
+                other_address: true,
+                other_secret: false,
+                version: 1,
+                reserved: [0; 3],
+            },
+            false,
+        ),
+        (
+            gen::CookiePlan::Minted {
+                client,
+                age: 10,
+                other_address: false,
+                other_secret: true,
+                version: 1,
+                reserved: [0; 3],
+            },
+            false,
+        ),
+    ] {
+        let sent = cookie_bytes(&plan, case.src, case.now);
+        let mut q = spec("www.example.com.", 1, Some(None));
+        q.edns.as_mut().unwrap().cookies = vec![sent.clone()];
+        q.edns.as_mut().unwrap().nsid = Some(Vec::new());
+        let packet = q.encode();
+        differential(&case, &packet).unwrap();
+        let reply = reference_reply(&case, &packet).unwrap();
+        let m = Message::from_vec(&reply).unwrap();
+        let edns = m.edns.as_ref().expect("an OPT in every reply");
+        if formerr {
+            assert_eq!(m.metadata.response_code, ResponseCode::FormErr, "{plan:?}");
+            assert!(edns.options().as_ref().is_empty(), "{plan:?}");
+        } else {
+            assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{plan:?}");
+            let got = cookie_of(&reply).unwrap();
+            assert_eq!((got.len(), got[..8] == sent[..8]), (24, true), "{plan:?}");
+            assert_ne!(got, sent, "{plan:?}");
+            assert!(
+                matches!(edns.option(EdnsCode::NSID), Some(EdnsOption::NSID(n)) if n.as_ref() == b"edge")
+            );
+        }
+    }
+    // NOTIMP (opcodes 2 and 5), with and without an OPT.
+    for opcode in [2u8, 5] {
+        for edns in [None, Some(None)] {
+            let mut q = spec("example.com.", 6, edns);
+            q.opcode = opcode;
+            let packet = q.encode();
+            differential(&case, &packet).unwrap();
+            let m = Message::from_vec(&reference_reply(&case, &packet).unwrap()).unwrap();
+            assert_eq!(m.metadata.response_code, ResponseCode::NotImp);
+            assert_eq!(m.edns.is_some(), edns.is_some(), "opcode {opcode}");
+            assert!(m.queries.is_empty() && m.answers.is_empty());
+        }
+    }
 }

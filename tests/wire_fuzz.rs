@@ -10,6 +10,7 @@ use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption};
 use proptest::prelude::*;
 
 use gslbd::config::{self, Paths};
+use gslbd::dns::edns::{CookieSecret, EdnsConfig};
 use gslbd::dns::handler::{handle, Context, Transport};
 use gslbd::health::HealthView;
 use gslbd::snapshot::Snapshot;
@@ -30,11 +31,17 @@ fn snap() -> &'static Snapshot {
 
 fn run(packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
     let health = HealthView::all_up();
+    let edns = EdnsConfig {
+        nsid: Some(b"wire-fuzz".to_vec().into()),
+        cookie_secret: CookieSecret::new([7; 16]),
+    };
     let mut ctx = Context {
         snapshot: snap(),
         health: &health,
         rotation: 1,
         trace: None,
+        edns: &edns,
+        now: 1_700_000_000,
     };
     let mut out = Vec::new();
     let src: IpAddr = "192.0.2.99".parse().unwrap();
@@ -64,8 +71,17 @@ fn valid_queries() -> Vec<Vec<u8>> {
         edns.set_max_payload(1232);
         edns.options_mut()
             .insert(EdnsOption::Subnet("81.2.69.0/24".parse().unwrap()));
-        e.set_edns(edns);
+        e.set_edns(edns.clone());
         v.push(e.to_vec().unwrap());
+        // A client cookie with a server cookie, and an NSID request.
+        let mut c = m.clone();
+        let mut cookie = vec![1, 2, 3, 4, 5, 6, 7, 8, 1, 0, 0, 0];
+        cookie.extend_from_slice(&[0x42; 12]);
+        edns.options_mut().insert(EdnsOption::Unknown(10, cookie));
+        edns.options_mut()
+            .insert(EdnsOption::NSID(Vec::new().as_slice().try_into().unwrap()));
+        c.set_edns(edns);
+        v.push(c.to_vec().unwrap());
     }
     v
 }
@@ -84,7 +100,8 @@ fn skip_name(p: &[u8], mut pos: usize) -> Option<usize> {
 }
 
 /// True when the packet's OPT record holds options whose lengths do not add up to its RDATA,
-/// walked independently of the code under test.
+/// or a COOKIE option of a length RFC 7873 §5.2.2 forbids (not 8 and not 16 to 40), or two
+/// COOKIE options, walked independently of the code under test.
 fn opt_options_malformed(p: &[u8]) -> bool {
     let count = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]) as usize;
     let Some(mut pos) = skip_name(p, 12).map(|x| x + 4) else {
@@ -103,11 +120,18 @@ fn opt_options_malformed(p: &[u8]) -> bool {
             return false;
         };
         if rtype == 41 {
+            let mut cookies = 0;
             while !rdata.is_empty() {
                 let Some(h) = rdata.get(..4) else { return true };
                 let n = u16::from_be_bytes([h[2], h[3]]) as usize;
                 if rdata.len() < 4 + n {
                     return true;
+                }
+                if u16::from_be_bytes([h[0], h[1]]) == 10 {
+                    cookies += 1;
+                    if cookies > 1 || !(n == 8 || (16..=40).contains(&n)) {
+                        return true;
+                    }
                 }
                 rdata = &rdata[4 + n..];
             }
@@ -177,7 +201,7 @@ proptest! {
 
     #[test]
     fn mutated_queries_never_panic_and_replies_decode(
-        which in 0usize..14,
+        which in 0usize..21,
         flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         cut in any::<Option<usize>>(),
     ) {
@@ -217,5 +241,31 @@ fn valid_queries_get_the_answers_hickory_expects() {
             r.queries, parsed.queries,
             "question echoed with the client's case"
         );
+        // A cookie gets the client cookie back with a 16-byte server cookie (the one sent
+        // is not ours, so a new one); an NSID request gets the configured NSID.
+        let asked = parsed.edns.as_ref();
+        let cookie = |m: &Message| match m.edns.as_ref()?.option(EdnsCode::Cookie)? {
+            EdnsOption::Unknown(10, data) => Some(data.clone()),
+            other => panic!("COOKIE decoded as {other:?}"),
+        };
+        match cookie(&parsed) {
+            Some(sent) => {
+                let got = cookie(&r).expect("a COOKIE in the reply");
+                assert_eq!(
+                    (got.len(), &got[..9]),
+                    (24, &[1, 2, 3, 4, 5, 6, 7, 8, 1][..])
+                );
+                assert_ne!(got[8..], sent[8..]);
+            }
+            None => assert!(cookie(&r).is_none()),
+        }
+        let nsid = r.edns.as_ref().and_then(|e| e.option(EdnsCode::NSID));
+        match asked.and_then(|e| e.option(EdnsCode::NSID)) {
+            Some(_) => assert!(
+                matches!(nsid, Some(EdnsOption::NSID(n)) if n.as_ref() == b"wire-fuzz"),
+                "{r:?}"
+            ),
+            None => assert!(nsid.is_none()),
+        }
     }
 }

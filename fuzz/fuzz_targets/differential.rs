@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use gslbd::dns::edns::{CookieSecret, EdnsConfig};
 use gslbd::dns::handler::{handle, Context, Transport};
 use gslbd::health::HealthView;
 use gslbd::snapshot::Snapshot;
@@ -46,6 +47,15 @@ fuzz_target!(|data: &[u8]| {
     let health = HealthView::all_up();
     let src: IpAddr = CLIENTS[data.len() % CLIENTS.len()].parse().unwrap();
     let rotation = data.len() as u64;
+    // The clock moves with the input, so cookies in it are sometimes young, old or ahead.
+    let now = (data.len() as u32).wrapping_mul(977).wrapping_sub(2000);
+    let secret = [7u8; 16];
+    let nsid = (data.len() % 2 == 0).then(|| b"fuzz-ns".to_vec());
+    let edns = EdnsConfig {
+        nsid: nsid.clone().map(Into::into),
+        cookie_secret: CookieSecret::new(secret),
+    };
+    let server = reference::cookies::ServerEdns { secret, nsid, now };
     for snapshot in snapshots() {
         for transport in [Transport::Udp, Transport::Tcp] {
             let mut ctx = Context {
@@ -53,11 +63,13 @@ fuzz_target!(|data: &[u8]| {
                 health: &health,
                 rotation,
                 trace: None,
+                edns: &edns,
+                now,
             };
             let mut out = Vec::new();
             let got = handle(&mut ctx, data, src, transport, &mut out).map(|_| out);
             let tcp = transport == Transport::Tcp;
-            let want = reference::respond(snapshot, &health, rotation, data, src, tcp);
+            let want = reference::respond(snapshot, &health, rotation, data, src, tcp, &server);
             if let Err(e) = reference::compare::compare(data, got.as_deref(), want.as_deref()) {
                 panic!("{transport:?} from {src}: {e}");
             }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use gslbd::config::{self, Paths};
+use gslbd::dns::edns::{CookieSecret, EdnsConfig};
 use gslbd::dns::handler::{handle, Context, Transport};
 use gslbd::health::HealthView;
 use gslbd::snapshot::Snapshot;
@@ -28,12 +29,18 @@ fn snapshot() -> &'static Snapshot {
 fuzz_target!(|data: &[u8]| {
     let health = HealthView::all_up();
     let src: IpAddr = "192.0.2.1".parse().unwrap();
+    let edns = EdnsConfig {
+        nsid: Some(b"fuzz".to_vec().into()),
+        cookie_secret: CookieSecret::new([7; 16]),
+    };
     for transport in [Transport::Udp, Transport::Tcp] {
         let mut ctx = Context {
             snapshot: snapshot(),
             health: &health,
             rotation: data.len() as u64,
             trace: None,
+            edns: &edns,
+            now: data.len() as u32,
         };
         let mut out = Vec::new();
         if handle(&mut ctx, data, src, transport, &mut out).is_some() {

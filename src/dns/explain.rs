@@ -10,6 +10,7 @@ use hickory_proto::rr::RecordType;
 use ipnet::IpNet;
 use serde::Serialize;
 
+use super::edns::EdnsConfig;
 use super::handler::{handle, Context, Transport};
 use super::name::WireName;
 use crate::health::HealthView;
@@ -86,6 +87,8 @@ pub fn explain(
         health,
         rotation: 0,
         trace: Some(&mut trace),
+        edns: &EdnsConfig::default(),
+        now: super::edns::unix_now(),
     };
     handle(&mut ctx, &packet, client.addr(), Transport::Tcp, &mut out);
     let msg = Message::from_vec(&out).map_err(|e| ExplainError::Decode(e.to_string()))?;

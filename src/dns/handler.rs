@@ -2,9 +2,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::edns::{CookieVerdict, EdnsConfig};
 use super::query::{
-    self, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME, TYPE_DS,
-    TYPE_IXFR,
+    self, Edns, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME,
+    TYPE_DS, TYPE_IXFR,
 };
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Writer, OUR_PAYLOAD};
 use crate::dns::name::suffix_offset;
@@ -21,6 +22,10 @@ pub struct Context<'a> {
     pub rotation: u64,
     /// Filled with the GSLB decision when set (explain).
     pub trace: Option<&'a mut Trace>,
+    /// NSID and cookie secret.
+    pub edns: &'a EdnsConfig,
+    /// Seconds since the Unix epoch (mod 2^32), read once per batch: cookie timestamps.
+    pub now: u32,
 }
 
 /// How the query arrived; decides the size limit of the reply.
@@ -31,13 +36,20 @@ pub enum Transport {
 }
 
 impl<'a> Context<'a> {
-    /// A context for one query served from `serving`.
-    pub fn serving(serving: &'a crate::state::Serving, rotation: u64) -> Self {
+    /// A context for one query served from `serving` at `now` (see `edns::unix_now`).
+    pub fn serving(
+        serving: &'a crate::state::Serving,
+        edns: &'a EdnsConfig,
+        rotation: u64,
+        now: u32,
+    ) -> Self {
         Context {
             snapshot: &serving.snapshot,
             health: &serving.health,
             rotation,
             trace: None,
+            edns,
+            now,
         }
     }
 }
@@ -65,12 +77,15 @@ pub fn handle(
                     rd,
                     opt_do,
                 } => (id, opcode, rd, rcode::FORMERR, opt_do),
-                Reject::NotImp { id, opcode, rd } => (id, opcode, rd, rcode::NOTIMP, None),
+                Reject::NotImp {
+                    id,
+                    opcode,
+                    rd,
+                    opt_do,
+                } => (id, opcode, rd, rcode::NOTIMP, opt_do),
             };
-            let opt = opt_do.map(|dnssec_ok| OptReply {
-                dnssec_ok,
-                ecs: None,
-            });
+            // The options of a rejected query are not acted on: the OPT has none.
+            let opt = opt_do.map(OptReply::bare);
             let h = ReplyHeader {
                 id,
                 opcode,
@@ -85,6 +100,33 @@ pub fn handle(
         }
     };
     Some(answer(ctx, &q, src, transport, out))
+}
+
+/// The OPT of the reply to a query with EDNS `e` from `src`: ECS echoed with scope 0 (the
+/// answer sets the scope), our server cookie for a client cookie, and our NSID when asked
+/// and configured. A query of a later EDNS version gets BADVERS and an OPT without options.
+fn opt_reply<'c>(
+    cfg: &'c EdnsConfig,
+    now: u32,
+    e: &Edns,
+    src: IpAddr,
+    verdict: &mut CookieVerdict,
+) -> OptReply<'c> {
+    if e.version > 0 {
+        return OptReply::bare(e.dnssec_ok);
+    }
+    let cookie = e.cookie.map(|c| {
+        // The client is the packet's source, never the ECS address.
+        let (option, v) = cfg.cookie_secret.reply(&c, src, now);
+        *verdict = v;
+        option
+    });
+    OptReply {
+        dnssec_ok: e.dnssec_ok,
+        ecs: e.ecs.map(|ecs| (ecs, 0)),
+        cookie,
+        nsid: cfg.nsid.as_deref().filter(|_| e.nsid),
+    }
 }
 
 fn size_limit(q: &Query<'_>, transport: Transport) -> usize {
@@ -115,10 +157,10 @@ fn answer(
         cd: q.cd,
     };
     let limit = size_limit(q, transport);
-    let mut opt = q.edns.map(|e| OptReply {
-        dnssec_ok: e.dnssec_ok,
-        ecs: e.ecs.map(|ecs| (ecs, 0)),
-    });
+    let mut opt = q
+        .edns
+        .as_ref()
+        .map(|e| opt_reply(ctx.edns, ctx.now, e, src, &mut outcome.cookie));
     let mut w = Writer::new(out, h, Some(q.question));
     if let Some(e) = &q.edns {
         if e.version > 0 {

@@ -2,6 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::edns::{QueryCookie, OPTION_COOKIE, OPTION_NSID};
+
 pub const TYPE_A: u16 = 1;
 pub const TYPE_NS: u16 = 2;
 pub const TYPE_CNAME: u16 = 5;
@@ -44,6 +46,10 @@ pub struct Edns {
     pub version: u8,
     pub dnssec_ok: bool,
     pub ecs: Option<Ecs>,
+    /// The COOKIE option (RFC 7873), well-formed.
+    pub cookie: Option<QueryCookie>,
+    /// An NSID option asks for our name server identifier (RFC 5001).
+    pub nsid: bool,
 }
 
 /// A parsed query. Borrowed slices point into the packet.
@@ -75,25 +81,21 @@ pub enum Reject {
     /// Not worth a reply: runt packet, or a response (QR=1).
     Drop,
     /// Header readable but the message is malformed. `opt_do` is set (to the query's DO
-    /// bit) when the query's one OPT record was read but its options are malformed: the
-    /// reply then carries an OPT too (RFC 6891 §6.1.1).
+    /// bit) when the query had a readable OPT record (every record delimited, one OPT, owned
+    /// by the root): the reply then carries an OPT too (RFC 6891 §6.1.1, §7).
     FormErr {
         id: u16,
         opcode: u8,
         rd: bool,
         opt_do: Option<bool>,
     },
-    /// Opcode other than QUERY.
-    NotImp { id: u16, opcode: u8, rd: bool },
-}
-
-fn formerr(p: &[u8]) -> Reject {
-    Reject::FormErr {
-        id: u16::from_be_bytes([p[0], p[1]]),
-        opcode: (p[2] >> 3) & 0x0f,
-        rd: p[2] & 1 != 0,
-        opt_do: None,
-    }
+    /// Opcode other than QUERY; `opt_do` as for `FormErr`.
+    NotImp {
+        id: u16,
+        opcode: u8,
+        rd: bool,
+        opt_do: Option<bool>,
+    },
 }
 
 /// Parses a query packet.
@@ -108,24 +110,78 @@ pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
     let opcode = (p[2] >> 3) & 0x0f;
     let rd = p[2] & 1 != 0;
     let cd = p[3] & 0x10 != 0;
-    if opcode != 0 {
-        return Err(Reject::NotImp { id, opcode, rd });
-    }
     let count = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]);
     let (qd, an, ns, ar) = (count(4), count(6), count(8), count(10));
-    if qd != 1 {
-        return Err(formerr(p));
-    }
     let mut qname = [0u8; 255];
+    // The one question of a QUERY, read strictly; otherwise the questions are only skipped,
+    // to find the OPT record for the error reply.
+    let question = if opcode == 0 && qd == 1 {
+        read_question(p, &mut qname)
+    } else {
+        None
+    };
+    let after_questions = match question {
+        Some((end, _)) => Some(end),
+        None => skip_questions(p, qd),
+    };
+    // Every record must be readable and the OPT record unique (with the root as owner)
+    // before the OPT counts as read.
+    let opt = after_questions.and_then(|pos| find_opt(p, pos, an, ns, ar));
+    let opt_do = opt
+        .as_ref()
+        .and_then(|o| o.as_ref().map(|rr| rr.ttl & 0x8000 != 0));
+    if opcode != 0 {
+        return Err(Reject::NotImp {
+            id,
+            opcode,
+            rd,
+            opt_do,
+        });
+    }
+    let formerr = |opt_do| Reject::FormErr {
+        id,
+        opcode,
+        rd,
+        opt_do,
+    };
+    let (Some((end, qname_len)), Some(opt)) = (question, opt) else {
+        return Err(formerr(opt_do));
+    };
+    let fixed = &p[end - 4..end];
+    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+    let edns = match opt {
+        Some(rr) => Some(parse_opt(&rr).ok_or(formerr(opt_do))?),
+        None => None,
+    };
+    Ok(Query {
+        id,
+        opcode,
+        rd,
+        cd,
+        question: &p[12..end],
+        qname,
+        qname_len,
+        qtype,
+        qclass,
+        edns,
+    })
+}
+
+/// Reads the question at offset 12 into `qname` (lowercased): labels only (no compression,
+/// no reserved label types), at most 255 bytes, then type and class. Returns where the
+/// question ends and the name's length.
+#[inline(always)]
+fn read_question(p: &[u8], qname: &mut [u8; 255]) -> Option<(usize, usize)> {
     let mut pos = 12;
     let mut out = 0;
     loop {
-        let len = *p.get(pos).ok_or_else(|| formerr(p))? as usize;
+        let len = *p.get(pos)? as usize;
         if len > 63 || out + len + 1 > 255 {
             // Compression pointers and reserved label types have no place in a question.
-            return Err(formerr(p));
+            return None;
         }
-        let label = p.get(pos..pos + 1 + len).ok_or_else(|| formerr(p))?;
+        let label = p.get(pos..pos + 1 + len)?;
         qname[out] = len as u8;
         for (dst, src) in qname[out + 1..out + 1 + len].iter_mut().zip(&label[1..]) {
             *dst = src.to_ascii_lowercase();
@@ -136,48 +192,39 @@ pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
             break;
         }
     }
-    let fixed = p.get(pos..pos + 4).ok_or_else(|| formerr(p))?;
-    let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
-    let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
-    let question = &p[12..pos + 4];
-    pos += 4;
-    for _ in 0..(an as u32 + ns as u32) {
-        pos = skip_rr(p, pos).ok_or_else(|| formerr(p))?.0;
+    p.get(pos..pos + 4)?;
+    Some((pos + 4, out))
+}
+
+/// Skips `qd` questions (names possibly compressed) from offset 12; returns where they end.
+fn skip_questions(p: &[u8], qd: u16) -> Option<usize> {
+    let mut pos = 12;
+    for _ in 0..qd {
+        pos = skip_name(p, pos)?;
+        p.get(pos..pos + 4)?;
+        pos += 4;
     }
-    // Every record must be readable and the OPT record unique (with the root as owner)
-    // before the OPT's options are looked at.
+    Some(pos)
+}
+
+/// Delimits every record from `pos`; `Some(opt)` when all are readable and there is at most
+/// one OPT record, in the additional section, owned by the literal root.
+fn find_opt(p: &[u8], mut pos: usize, an: u16, ns: u16, ar: u16) -> Option<Option<RawRr<'_>>> {
+    for _ in 0..(an as u32 + ns as u32) {
+        pos = skip_rr(p, pos)?.0;
+    }
     let mut opt = None;
     for _ in 0..ar {
-        let (next, rr) = skip_rr(p, pos).ok_or_else(|| formerr(p))?;
+        let (next, rr) = skip_rr(p, pos)?;
         if rr.rtype == TYPE_OPT {
             if opt.is_some() || p[pos] != 0 {
-                return Err(formerr(p));
+                return None;
             }
             opt = Some(rr);
         }
         pos = next;
     }
-    let edns = match opt {
-        Some(rr) => Some(parse_opt(&rr).ok_or(Reject::FormErr {
-            id,
-            opcode,
-            rd,
-            opt_do: Some(rr.ttl & 0x8000 != 0),
-        })?),
-        None => None,
-    };
-    Ok(Query {
-        id,
-        opcode,
-        rd,
-        cd,
-        question,
-        qname,
-        qname_len: out,
-        qtype,
-        qclass,
-        edns,
-    })
+    Some(opt)
 }
 
 struct RawRr<'a> {
@@ -187,24 +234,26 @@ struct RawRr<'a> {
     rdata: &'a [u8],
 }
 
-/// Skips one resource record starting at `pos`; returns the next position and its fields.
-fn skip_rr(p: &[u8], mut pos: usize) -> Option<(usize, RawRr<'_>)> {
+/// Skips a name (labels, ending in the root label or a compression pointer, which is not
+/// followed); returns the position after it.
+fn skip_name(p: &[u8], mut pos: usize) -> Option<usize> {
     loop {
         let len = *p.get(pos)?;
         match len {
-            0 => {
-                pos += 1;
-                break;
-            }
+            0 => return Some(pos + 1),
             1..=63 => pos += len as usize + 1,
             0xc0..=0xff => {
                 p.get(pos + 1)?;
-                pos += 2;
-                break;
+                return Some(pos + 2);
             }
             _ => return None,
         }
     }
+}
+
+/// Skips one resource record starting at `pos`; returns the next position and its fields.
+fn skip_rr(p: &[u8], pos: usize) -> Option<(usize, RawRr<'_>)> {
+    let pos = skip_name(p, pos)?;
     let f = p.get(pos..pos + 10)?;
     let rdlen = u16::from_be_bytes([f[8], f[9]]) as usize;
     let rdata = p.get(pos + 10..pos + 10 + rdlen)?;
@@ -223,6 +272,8 @@ fn parse_opt(rr: &RawRr<'_>) -> Option<Edns> {
         version: (rr.ttl >> 16) as u8,
         dnssec_ok: rr.ttl & 0x8000 != 0,
         ecs: None,
+        cookie: None,
+        nsid: false,
     };
     let mut opts = rr.rdata;
     while !opts.is_empty() {
@@ -235,6 +286,15 @@ fn parse_opt(rr: &RawRr<'_>) -> Option<Edns> {
                 return None;
             }
             edns.ecs = Some(parse_ecs(data)?);
+        } else if code == OPTION_COOKIE {
+            // A malformed or repeated COOKIE option is FORMERR (RFC 7873 §5.2.2).
+            if edns.cookie.is_some() {
+                return None;
+            }
+            edns.cookie = Some(QueryCookie::parse(data)?);
+        } else if code == OPTION_NSID {
+            // The request is an empty option (RFC 5001 §2.1); a payload is ignored.
+            edns.nsid = true;
         }
         opts = &opts[4 + len..];
     }
@@ -365,7 +425,14 @@ mod tests {
         assert_eq!(parse(&p).unwrap_err(), Reject::Drop);
         let mut p = query(b"\x01a\x00", TYPE_A, None);
         p[2] = 2 << 3;
-        assert!(matches!(parse(&p), Err(Reject::NotImp { opcode: 2, .. })));
+        assert!(matches!(
+            parse(&p),
+            Err(Reject::NotImp {
+                opcode: 2,
+                opt_do: None,
+                ..
+            })
+        ));
         let mut p = query(b"\x01a\x00", TYPE_A, None);
         p[5] = 2;
         assert!(matches!(parse(&p), Err(Reject::FormErr { .. })));
@@ -381,5 +448,86 @@ mod tests {
         p[11] = 2;
         p.extend_from_slice(&[0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0]);
         assert!(matches!(parse(&p), Err(Reject::FormErr { .. })));
+    }
+
+    fn option(code: u16, data: &[u8]) -> Vec<u8> {
+        let mut o = code.to_be_bytes().to_vec();
+        o.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        o.extend_from_slice(data);
+        o
+    }
+
+    fn opt_do(r: Result<Query<'_>, Reject>) -> Option<bool> {
+        match r {
+            Err(Reject::FormErr { opt_do, .. } | Reject::NotImp { opt_do, .. }) => opt_do,
+            other => panic!("not rejected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_cookie_and_nsid_options() {
+        let mut opts = option(10, &[1, 2, 3, 4, 5, 6, 7, 8]);
+        opts.extend(option(3, &[]));
+        let p = query(b"\x01a\x00", TYPE_A, Some(&opts));
+        let e = parse(&p).unwrap().edns.unwrap();
+        let c = e.cookie.unwrap();
+        assert_eq!(
+            (c.client, c.server(), e.nsid),
+            ([1, 2, 3, 4, 5, 6, 7, 8], None, true)
+        );
+        let p = query(b"\x01a\x00", TYPE_A, Some(&option(10, &[9; 24])));
+        let e = parse(&p).unwrap().edns.unwrap();
+        assert_eq!(e.cookie.unwrap().server(), Some(&[9u8; 16][..]));
+        assert!(!e.nsid);
+    }
+
+    #[test]
+    fn malformed_or_repeated_cookies_are_formerr_with_opt() {
+        for len in [0, 7, 9, 15, 41, 60] {
+            let p = query(b"\x01a\x00", TYPE_A, Some(&option(10, &vec![1; len])));
+            assert_eq!(opt_do(parse(&p)), Some(true), "cookie of {len} bytes");
+        }
+        let mut two = option(10, &[1; 8]);
+        two.extend(option(10, &[1; 8]));
+        let p = query(b"\x01a\x00", TYPE_A, Some(&two));
+        assert_eq!(opt_do(parse(&p)), Some(true));
+    }
+
+    #[test]
+    fn notimp_and_formerr_carry_the_opt_when_it_is_readable() {
+        // NOTIFY (4) and UPDATE (5) with an OPT, DO set: NOTIMP with OPT.
+        for opcode in [2u8, 4, 5, 15] {
+            let mut p = query(b"\x01a\x00", TYPE_A, Some(&[]));
+            p[2] = opcode << 3;
+            assert_eq!(opt_do(parse(&p)), Some(true), "opcode {opcode}");
+            // No question, or two: the OPT is still found.
+            let mut q = p.clone();
+            q[5] = 0;
+            q.drain(12..12 + 3 + 4);
+            assert_eq!(
+                opt_do(parse(&q)),
+                Some(true),
+                "opcode {opcode}, no question"
+            );
+            // An unreadable record: no OPT.
+            let mut r = p.clone();
+            r.truncate(r.len() - 1);
+            assert_eq!(opt_do(parse(&r)), None, "opcode {opcode}, cut");
+        }
+        // FORMERR for two questions, or a compressed one, keeps the OPT (DO clear here).
+        let mut p = query(b"\x01a\x00", TYPE_A, Some(&[]));
+        let at = p.len() - 4;
+        p[at] = 0;
+        p[5] = 2;
+        p.splice(12..12, *b"\x01b\x00\x00\x01\x00\x01");
+        assert_eq!(opt_do(parse(&p)), Some(false));
+        let mut p = query(b"\x01a\xc0\x0c", TYPE_A, Some(&[]));
+        let at = p.len() - 4;
+        p[at] = 0;
+        assert_eq!(opt_do(parse(&p)), Some(false));
+        let p = query(b"\x01a\x00", TYPE_A, None);
+        let mut p2 = p.clone();
+        p2[5] = 0;
+        assert_eq!(opt_do(parse(&p2)), None);
     }
 }

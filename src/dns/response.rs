@@ -1,5 +1,6 @@
 //! The response writer: header, question, records and OPT appended to a reused buffer.
 
+use super::edns::{OPTION_COOKIE, OPTION_NSID};
 use super::query::{Ecs, TYPE_OPT};
 use super::rr::RrTail;
 
@@ -38,18 +39,33 @@ pub enum Owner<'a> {
     Name(&'a [u8]),
 }
 
-/// The OPT record of a reply.
-#[derive(Debug, Clone, Copy)]
-pub struct OptReply {
+/// The OPT record of a reply. Its options are written in this order: ECS, COOKIE, NSID.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptReply<'a> {
     pub dnssec_ok: bool,
     /// Echoed client subnet and the scope prefix we answer with.
     pub ecs: Option<(Ecs, u8)>,
+    /// COOKIE option data: the client cookie and our server cookie.
+    pub cookie: Option<[u8; 24]>,
+    /// Our name server identifier, for a query that asked for it.
+    pub nsid: Option<&'a [u8]>,
 }
 
-impl OptReply {
-    /// The bytes the OPT record will take in the reply.
+impl OptReply<'_> {
+    /// An OPT with no options (error replies).
+    pub fn bare(dnssec_ok: bool) -> Self {
+        OptReply {
+            dnssec_ok,
+            ..OptReply::default()
+        }
+    }
+
+    /// Bytes the OPT record takes in the reply, options included: what to keep free when
+    /// deciding whether more records fit under the size limit.
     pub fn wire_len(&self) -> usize {
-        11 + self.ecs.map_or(0, |(ecs, _)| 8 + ecs.addr_len())
+        11 + self.ecs.map_or(0, |(e, _)| 8 + e.addr_len())
+            + self.cookie.map_or(0, |c| 4 + c.len())
+            + self.nsid.map_or(0, |n| 4 + n.len())
     }
 }
 
@@ -142,7 +158,7 @@ impl<'b> Writer<'b> {
         self.counts[AN]
     }
 
-    fn write_opt(&mut self, opt: &OptReply, rcode: u16) {
+    fn write_opt(&mut self, opt: &OptReply<'_>, rcode: u16) {
         let b = &mut *self.buf;
         b.push(0);
         b.extend_from_slice(&TYPE_OPT.to_be_bytes());
@@ -151,29 +167,45 @@ impl<'b> Writer<'b> {
         b.push(0);
         b.push(if opt.dnssec_ok { 0x80 } else { 0 });
         b.push(0);
-        match &opt.ecs {
-            None => b.extend_from_slice(&[0, 0]),
-            Some((ecs, scope)) => {
-                let n = ecs.addr_len();
-                b.extend_from_slice(&((8 + n) as u16).to_be_bytes());
-                b.extend_from_slice(&super::query::OPTION_ECS.to_be_bytes());
-                b.extend_from_slice(&((4 + n) as u16).to_be_bytes());
-                b.extend_from_slice(&ecs.family.to_be_bytes());
-                b.push(ecs.source_prefix);
-                b.push(*scope);
-                match ecs.addr {
-                    std::net::IpAddr::V4(a) => b.extend_from_slice(&a.octets()[..n]),
-                    std::net::IpAddr::V6(a) => b.extend_from_slice(&a.octets()[..n]),
-                }
+        let rdlength_at = b.len();
+        b.extend_from_slice(&[0, 0]);
+        if let Some((ecs, scope)) = &opt.ecs {
+            let n = ecs.addr_len();
+            b.extend_from_slice(&super::query::OPTION_ECS.to_be_bytes());
+            b.extend_from_slice(&((4 + n) as u16).to_be_bytes());
+            b.extend_from_slice(&ecs.family.to_be_bytes());
+            b.push(ecs.source_prefix);
+            b.push(*scope);
+            match ecs.addr {
+                std::net::IpAddr::V4(a) => b.extend_from_slice(&a.octets()[..n]),
+                std::net::IpAddr::V6(a) => b.extend_from_slice(&a.octets()[..n]),
             }
         }
+        if let Some(cookie) = &opt.cookie {
+            b.extend_from_slice(&OPTION_COOKIE.to_be_bytes());
+            b.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+            b.extend_from_slice(cookie);
+        }
+        if let Some(nsid) = opt.nsid {
+            b.extend_from_slice(&OPTION_NSID.to_be_bytes());
+            b.extend_from_slice(&(nsid.len() as u16).to_be_bytes());
+            b.extend_from_slice(nsid);
+        }
+        let rdlength = (b.len() - rdlength_at - 2) as u16;
+        b[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
         self.counts[AR] += 1;
     }
 
     /// Finishes the message: OPT (when the query had EDNS), flags and counts. When the
     /// result exceeds `limit` bytes, the records are dropped and TC is set instead, keeping
     /// the question and the OPT so the client retries over TCP.
-    pub fn finish(mut self, rcode: u16, aa: bool, opt: Option<&OptReply>, limit: usize) -> bool {
+    pub fn finish(
+        mut self,
+        rcode: u16,
+        aa: bool,
+        opt: Option<&OptReply<'_>>,
+        limit: usize,
+    ) -> bool {
         if let Some(o) = opt {
             self.write_opt(o, rcode);
         }
@@ -195,5 +227,61 @@ impl<'b> Writer<'b> {
             b[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_be_bytes());
         }
         tc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OPT holds ECS, COOKIE and NSID in that order, its RDLENGTH and `wire_len` agree
+    /// with what is written, and a truncated reply keeps every option.
+    #[test]
+    fn opt_options_are_written_counted_and_kept_when_truncated() {
+        let ecs = Ecs {
+            family: 1,
+            source_prefix: 24,
+            addr: "198.51.100.0".parse().unwrap(),
+        };
+        let opt = OptReply {
+            dnssec_ok: true,
+            ecs: Some((ecs, 16)),
+            cookie: Some([0xcc; 24]),
+            nsid: Some(b"ns1"),
+        };
+        let h = ReplyHeader {
+            id: 1,
+            opcode: 0,
+            rd: false,
+            cd: false,
+        };
+        let question = b"\x01a\x00\x00\x01\x00\x01";
+        let mut buf = Vec::new();
+        let mut w = Writer::new(&mut buf, h, Some(question));
+        for _ in 0..40 {
+            w.answer(
+                Owner::Ptr(12),
+                &[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1],
+            );
+        }
+        assert!(
+            w.finish(0, true, Some(&opt), 512),
+            "too big for 512: truncated"
+        );
+        let opt_at = 12 + question.len();
+        assert_eq!(buf.len(), opt_at + opt.wire_len());
+        assert_eq!(&buf[6..12], &[0, 0, 0, 0, 0, 1], "only the OPT is left");
+        let rdata = &buf[opt_at + 11..];
+        assert_eq!(
+            &buf[opt_at + 9..opt_at + 11],
+            &(rdata.len() as u16).to_be_bytes()
+        );
+        let mut expected = vec![0, 8, 0, 7, 0, 1, 24, 16, 198, 51, 100];
+        expected.extend_from_slice(&[0, 10, 0, 24]);
+        expected.extend_from_slice(&[0xcc; 24]);
+        expected.extend_from_slice(&[0, 3, 0, 3]);
+        expected.extend_from_slice(b"ns1");
+        assert_eq!(rdata, &expected[..]);
+        assert_eq!(OptReply::bare(false).wire_len(), 11);
     }
 }

@@ -107,7 +107,8 @@ async fn connection(
         let answered = {
             let serving = shared.serving.load();
             rotation = rotation.wrapping_add(1);
-            let mut ctx = Context::serving(&serving, rotation);
+            let now = super::edns::unix_now();
+            let mut ctx = Context::serving(&serving, &shared.edns, rotation, now);
             handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
         };
         let Some(outcome) = answered else {

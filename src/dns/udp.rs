@@ -107,11 +107,12 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Durati
         let start = std::time::Instant::now();
         // One snapshot for the whole batch: every query in it sees the same configuration.
         let serving = shared.serving.load();
+        let now = super::edns::unix_now();
         batch.each(received, |i, data, peer, reply| {
             outcomes[i] = match (data, peer) {
                 (Some(packet), Some(peer)) => {
                     rotation = rotation.wrapping_add(1);
-                    let mut ctx = Context::serving(&serving, rotation);
+                    let mut ctx = Context::serving(&serving, &shared.edns, rotation, now);
                     let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
                     match &o {
                         None => reply.clear(),

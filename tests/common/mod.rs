@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod health;
+pub mod metrics;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -71,6 +72,16 @@ impl Server {
     /// waits for its `gslbd listening on ADDR (udp+tcp)` line. When EXTRA has `--admin`, that
     /// one is used instead of `off` (pass `--admin 127.0.0.1:0` and read `admin_addr()`).
     pub fn start(zones: &Path, geo: &Path, extra_args: &[&str]) -> Server {
+        Server::start_with_env(zones, geo, extra_args, &[])
+    }
+
+    /// Like `start`, with `env` set in the server's environment.
+    pub fn start_with_env(
+        zones: &Path,
+        geo: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let admin_args: &[&str] = if extra_args.contains(&"--admin") {
             &[]
         } else {
@@ -86,6 +97,7 @@ impl Server {
             .args(admin_args)
             .args(extra_args)
             .env("GSLBD_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -208,10 +208,14 @@ fn edns() -> BoxedStrategy<EdnsSpec> {
         any::<u16>()
     ];
     let option = (
-        prop_oneof![Just(10u16), Just(3), Just(12), any::<u16>()],
+        prop_oneof![Just(15u16), Just(12), Just(5), any::<u16>()],
         bytes(24),
     )
-        .prop_filter("ECS options are generated apart", |(c, _)| *c != 8);
+        .prop_filter(
+            "ECS, NSID and COOKIE options are generated apart",
+            |(c, _)| ![8, 3, 10].contains(c),
+        );
+    let nsid = prop::option::weighted(0.3, prop_oneof![4 => Just(Vec::new()), 1 => bytes(8)]);
     let other = prop::option::weighted(0.3, prop_oneof![2 => option, 1 => raw_ecs()]);
     (
         version,
@@ -220,16 +224,89 @@ fn edns() -> BoxedStrategy<EdnsSpec> {
         payload,
         prop::option::weighted(0.6, ecs()),
         other,
+        nsid,
     )
-        .prop_map(|(version, dnssec_ok, z, payload, ecs, other)| EdnsSpec {
-            version,
-            dnssec_ok,
-            z,
-            payload,
-            ecs,
-            other,
-        })
+        .prop_map(
+            |(version, dnssec_ok, z, payload, ecs, other, nsid)| EdnsSpec {
+                version,
+                dnssec_ok,
+                z,
+                payload,
+                ecs,
+                other,
+                // Filled in from `cookies()` once the client and the clock are known.
+                cookies: Vec::new(),
+                nsid,
+            },
+        )
         .boxed()
+}
+
+/// How a query's COOKIE option is made, once the client address and the server's clock and
+/// secret are known.
+#[derive(Debug, Clone)]
+pub enum CookiePlan {
+    /// A client cookie alone.
+    ClientOnly([u8; 8]),
+    /// A server cookie made by the reference (`reference::cookies::mint`) `age` seconds ago
+    /// (negative: ahead), for this client or another address, with the server's secret or
+    /// another, with the given version and reserved bytes.
+    Minted {
+        client: [u8; 8],
+        age: i64,
+        other_address: bool,
+        other_secret: bool,
+        version: u8,
+        reserved: [u8; 3],
+    },
+    /// Bytes of any length (mostly malformed).
+    Raw(Vec<u8>),
+}
+
+/// The COOKIE options of a query: mostly none, often one made well, sometimes a malformed
+/// or a repeated one.
+pub fn cookies() -> BoxedStrategy<Vec<CookiePlan>> {
+    let age = prop_oneof![
+        4 => select(&[0i64, 1, 1799, 1800, 1801, 3599, 3600, 3601, -299, -300, -301][..]),
+        2 => -1000i64..5000,
+        1 => any::<i32>().prop_map(i64::from),
+    ];
+    let minted = (
+        any::<[u8; 8]>(),
+        age,
+        prop::bool::weighted(0.15),
+        prop::bool::weighted(0.15),
+        prop_oneof![8 => Just(1u8), 1 => any::<u8>()],
+        prop_oneof![6 => Just([0u8; 3]), 1 => any::<[u8; 3]>()],
+    )
+        .prop_map(
+            |(client, age, other_address, other_secret, version, reserved)| CookiePlan::Minted {
+                client,
+                age,
+                other_address,
+                other_secret,
+                version,
+                reserved,
+            },
+        );
+    let raw_len = prop_oneof![
+        select(&[0usize, 1, 7, 9, 15, 16, 17, 24, 39, 40, 41][..]),
+        0usize..48,
+    ];
+    let raw = raw_len
+        .prop_flat_map(|n| prop::collection::vec(any::<u8>(), n))
+        .prop_map(CookiePlan::Raw);
+    let one = prop_oneof![
+        3 => any::<[u8; 8]>().prop_map(CookiePlan::ClientOnly),
+        4 => minted,
+        2 => raw,
+    ];
+    prop_oneof![
+        4 => Just(Vec::new()),
+        4 => one.clone().prop_map(|c| vec![c]),
+        1 => prop::collection::vec(one, 2),
+    ]
+    .boxed()
 }
 
 /// A query for the configuration in use (`extra` or the example).

@@ -18,6 +18,10 @@ pub struct EdnsSpec {
     pub payload: u16,
     pub ecs: Option<(IpAddr, u8)>,
     pub other: Option<(u16, Vec<u8>)>,
+    /// COOKIE options' data, written as they are (none, one, or a repeated one).
+    pub cookies: Vec<Vec<u8>>,
+    /// An NSID option's payload (a request is empty).
+    pub nsid: Option<Vec<u8>>,
 }
 
 /// Unusual but well-formed message shapes.
@@ -125,6 +129,16 @@ impl QuerySpec {
             edns.options_mut()
                 .insert(EdnsOption::Subnet(ClientSubnet::new(addr, prefix, 0)));
             opt_len += 8 + (prefix as usize).div_ceil(8);
+        }
+        for cookie in &e.cookies {
+            edns.options_mut()
+                .insert(EdnsOption::Unknown(10, cookie.clone()));
+            opt_len += 4 + cookie.len();
+        }
+        if let Some(payload) = &e.nsid {
+            edns.options_mut()
+                .insert(EdnsOption::NSID(payload.as_slice().try_into().unwrap()));
+            opt_len += 4 + payload.len();
         }
         m.set_edns(edns);
         let mut bytes = m.to_vec().unwrap();

@@ -5,8 +5,11 @@
 //! It never calls `gslbd::dns::{handler, query, response}`. Where the README and the RFCs
 //! leave a choice open, it makes the handler's:
 //! - the records of a query other than the OPT are delimited, not decoded (`parse`);
-//! - FORMERR and NOTIMP replies are a bare header with the query's ID, opcode and RD, except
-//!   that a FORMERR for malformed options of a readable OPT record carries an OPT too;
+//! - FORMERR and NOTIMP replies are a header with the query's ID, opcode and RD, and an OPT
+//!   without options (DO copied) when the query's OPT record was readable (`parse`);
+//! - the reply's OPT options come in the order ECS, COOKIE, NSID; a BADVERS reply has none;
+//! - cookies: see `cookies`; the client address of a cookie is the packet's source, never
+//!   the ECS address;
 //! - answers at the question name, and the SOA of a negative answer when its zone holds the
 //!   question, are owned by the name in the client's letter case;
 //! - ANY at a CNAME gets the CNAME; a CNAME chain stops after 8 links or at a loop (NOERROR,
@@ -18,6 +21,7 @@
 //! the test zones keep answers with such names far below 512 bytes or above 1232.
 
 pub mod compare;
+pub mod cookies;
 mod parse;
 mod records;
 
@@ -32,6 +36,7 @@ use gslbd::config::{self, Paths};
 use gslbd::health::HealthView;
 use gslbd::snapshot::{Delegation, Node, Snapshot, Zone};
 
+use cookies::ServerEdns;
 use parse::{Parsed, Request};
 
 /// The UDP payload size gslbd advertises, and the most it sends over UDP.
@@ -48,8 +53,8 @@ pub fn load(zones: &Path, geo: &Path) -> Snapshot {
     .unwrap_or_else(|e| panic!("{} does not load: {e:?}", zones.display()))
 }
 
-/// The reply to `packet` from `src` over UDP (or TCP when `tcp`), encoded by hickory, or
-/// `None` when the packet deserves no reply.
+/// The reply to `packet` from `src` over UDP (or TCP when `tcp`) by a server with `server`'s
+/// secret, NSID and clock, encoded by hickory, or `None` when the packet deserves no reply.
 pub fn respond(
     snap: &Snapshot,
     health: &HealthView,
@@ -57,6 +62,7 @@ pub fn respond(
     packet: &[u8],
     src: IpAddr,
     tcp: bool,
+    server: &ServerEdns,
 ) -> Option<Vec<u8>> {
     let request = match parse::parse(packet) {
         Parsed::Drop => return None,
@@ -94,7 +100,8 @@ pub fn respond(
     let qtype = query.query_type();
     // Additional RRsets that go in only while the reply stays within the limit.
     let mut optional: Vec<Vec<Record>> = Vec::new();
-    if request.edns.as_ref().is_some_and(|e| e.version > 0) {
+    let badvers = request.edns.as_ref().is_some_and(|e| e.version > 0);
+    if badvers {
         // RFC 6891 §6.1.3: BADVERS, answered with our version (0) and nothing else.
         reply.metadata.response_code = ResponseCode::BADVERS;
         echo = None;
@@ -122,6 +129,14 @@ pub fn respond(
         edns.set_dnssec_ok(client.dnssec_ok);
         if let Some(subnet) = echo {
             edns.options_mut().insert(EdnsOption::Subnet(subnet));
+        }
+        if let (Some(sent), false) = (&client.cookie, badvers) {
+            let cookie = cookies::reply(server, sent, src);
+            edns.options_mut().insert(EdnsOption::Unknown(10, cookie));
+        }
+        if let (Some(nsid), true, false) = (&server.nsid, client.nsid, badvers) {
+            let payload = nsid.as_slice().try_into().expect("a short NSID");
+            edns.options_mut().insert(EdnsOption::NSID(payload));
         }
         reply.set_edns(edns);
     }

@@ -1,14 +1,20 @@
 //! The reference's query reader: hickory-proto decodes the header, the question and the OPT
 //! record; a structural walk delimits the other records, which gslbd does not interpret.
 //!
-//! The rules, from RFC 1035, RFC 6891 and RFC 7871, with gslbd's documented choices:
+//! The rules, from RFC 1035, RFC 6891, RFC 7871, RFC 7873 and RFC 5001, with gslbd's
+//! documented choices:
 //! - shorter than a header, or QR=1: no reply;
+//! - the OPT record is "readable" when every question (by its name and four bytes) and every
+//!   record can be delimited and exactly one OPT record, owned by the literal root, is in the
+//!   additional section; error replies (NOTIMP, FORMERR) carry an OPT, without options and
+//!   with the DO bit copied, exactly when it is;
 //! - opcode other than QUERY: NOTIMP;
 //! - QDCOUNT other than 1, a compressed or undecodable question, a record that cannot be
 //!   delimited, two OPT records, an OPT whose owner is not the literal root: FORMERR;
-//! - then, with one OPT record whose options do not add up to its RDATA, or that has two ECS
-//!   options or a malformed one: FORMERR with an OPT in the reply (RFC 6891 §6.1.1), the DO
-//!   bit copied;
+//! - then, with one OPT record whose options do not add up to its RDATA, that has two ECS
+//!   options or a malformed one, or two COOKIE options or one whose length is neither 8 nor
+//!   16 to 40 (RFC 7873 §5.2.2): FORMERR (with the OPT);
+//! - an NSID option, whatever it holds, asks for the NSID;
 //! - records other than the OPT (in any section) are skipped without being decoded.
 
 use hickory_proto::op::{Header, Message, MessageType, OpCode, Query, ResponseCode};
@@ -20,6 +26,9 @@ use std::net::IpAddr;
 const OPT: u16 = 41;
 /// EDNS option code of Client Subnet.
 const ECS: u16 = 8;
+/// EDNS option codes of NSID and COOKIE.
+const NSID: u16 = 3;
+const COOKIE: u16 = 10;
 
 /// What a packet is, as far as answering goes.
 pub enum Parsed {
@@ -54,6 +63,10 @@ pub struct EdnsRequest {
     pub dnssec_ok: bool,
     pub max_payload: u16,
     pub subnet: Option<ClientSubnet>,
+    /// The COOKIE option's data, well-formed.
+    pub cookie: Option<Vec<u8>>,
+    /// Whether an NSID option was sent.
+    pub nsid: bool,
 }
 
 pub fn parse(packet: &[u8]) -> Parsed {
@@ -72,13 +85,31 @@ pub fn parse(packet: &[u8]) -> Parsed {
         rcode,
         opt_do,
     };
+    let opt = readable_opt(packet, &header);
+    // DO is the top bit of the low half of the OPT's TTL, 6 bytes before its RDATA.
+    let opt_do = opt.as_ref().map(|rr| packet[rr.rdata - 4] & 0x80 != 0);
     if meta.op_code != OpCode::Query {
-        return reject(ResponseCode::NotImp, None);
+        return reject(ResponseCode::NotImp, opt_do);
     }
     match decode(packet, &header) {
-        Ok(request) => Parsed::Request(request),
-        Err(opt_do) => reject(ResponseCode::FormErr, opt_do),
+        Some(request) => Parsed::Request(request),
+        None => reject(ResponseCode::FormErr, opt_do),
     }
+}
+
+/// The query's one OPT record when every question and record can be delimited, there is one
+/// OPT and it is owned by the literal root; `None` otherwise.
+fn readable_opt(p: &[u8], header: &Header) -> Option<Located> {
+    let counts = &header.counts;
+    let mut at = 12;
+    for _ in 0..counts.queries {
+        at = end_of_name(p, at)? + 4;
+        if at > p.len() {
+            return None;
+        }
+    }
+    let (_, opt) = records(p, at, header)?;
+    opt
 }
 
 /// A record located in the packet, undecoded.
@@ -89,27 +120,27 @@ struct Located {
     rtype: u16,
 }
 
-/// Delimits the record at `start`: an owner name made of labels ending in the root label or
-/// in a compression pointer (not followed: the record is not interpreted), ten fixed bytes
-/// and RDLENGTH bytes of RDATA. Label types 01 and 10 are reserved (RFC 6891 §5).
-fn locate(p: &[u8], start: usize) -> Option<Located> {
-    let mut at = start;
+/// Where the name at `at` ends: labels ending in the root label or in a compression pointer
+/// (not followed). Label types 01 and 10 are reserved (RFC 6891 §5).
+fn end_of_name(p: &[u8], mut at: usize) -> Option<usize> {
     loop {
         let b = *p.get(at)?;
         match b & 0xc0 {
-            0x00 if b == 0 => {
-                at += 1;
-                break;
-            }
+            0x00 if b == 0 => return Some(at + 1),
             0x00 => at += 1 + b as usize,
             0xc0 => {
                 p.get(at + 1)?;
-                at += 2;
-                break;
+                return Some(at + 2);
             }
             _ => return None,
         }
     }
+}
+
+/// Delimits the record at `start`: an owner name (not interpreted), ten fixed bytes and
+/// RDLENGTH bytes of RDATA.
+fn locate(p: &[u8], start: usize) -> Option<Located> {
+    let at = end_of_name(p, start)?;
     let fixed = p.get(at..at + 10)?;
     let rdlength = u16::from_be_bytes([fixed[8], fixed[9]]) as usize;
     let end = at + 10 + rdlength;
@@ -121,13 +152,10 @@ fn locate(p: &[u8], start: usize) -> Option<Located> {
     })
 }
 
-/// The request, or why not: `Err(None)` for a malformed message, `Err(Some(dnssec_ok))` when
-/// only the options of its one OPT record are malformed.
-fn decode(packet: &[u8], header: &Header) -> Result<Request, Option<bool>> {
-    let (question_end, opt) = delimit(packet, header).ok_or(None)?;
-    // DO is the top bit of the low half of the OPT's TTL, 6 bytes before its RDATA.
-    let opt_do = opt.as_ref().map(|rr| packet[rr.rdata - 4] & 0x80 != 0);
-    options(packet, question_end, opt).ok_or(opt_do)
+/// The request; `None` when the message is malformed.
+fn decode(packet: &[u8], header: &Header) -> Option<Request> {
+    let (question_end, opt) = delimit(packet, header)?;
+    options(packet, question_end, opt)
 }
 
 /// Checks the question and delimits every record: where the question ends, and the one OPT
@@ -145,7 +173,13 @@ fn delimit(packet: &[u8], header: &Header) -> Option<(usize, Option<Located>)> {
     if question_end != 12 + name_len + 4 {
         return None;
     }
-    let mut at = question_end;
+    let (_, opt) = records(packet, question_end, header)?;
+    Some((question_end, opt))
+}
+
+/// Delimits the records from `at` on: where they end, and the one OPT record if there is
+/// one; `None` when one cannot be delimited or the OPT is repeated or not owned by the root.
+fn records(packet: &[u8], mut at: usize, header: &Header) -> Option<(usize, Option<Located>)> {
     let counts = &header.counts;
     for _ in 0..counts.answers as usize + counts.authorities as usize {
         at = locate(packet, at)?.end;
@@ -161,7 +195,7 @@ fn delimit(packet: &[u8], header: &Header) -> Option<(usize, Option<Located>)> {
             opt = Some(rr);
         }
     }
-    Some((question_end, opt))
+    Some((at, opt))
 }
 
 /// The request from a delimited message; `None` when the OPT record's options are malformed.
@@ -179,11 +213,15 @@ fn options(packet: &[u8], question_end: usize, opt: Option<Located>) -> Option<R
         (None, _) => None,
         (Some(rr), Some(edns)) => {
             let rdata = &packet[rr.rdata..rr.end];
+            let subnet = client_subnet(rdata, edns.option(EdnsCode::Subnet))?;
+            let (cookie, nsid) = cookie_and_nsid(rdata)?;
             Some(EdnsRequest {
                 version: edns.version(),
                 dnssec_ok: edns.flags().dnssec_ok,
                 max_payload: edns.max_payload(),
-                subnet: client_subnet(rdata, edns.option(EdnsCode::Subnet))?,
+                subnet,
+                cookie,
+                nsid,
             })
         }
         (Some(_), None) => unreachable!("hickory decoded an OPT record without EDNS"),
@@ -231,6 +269,31 @@ fn client_subnet(rdata: &[u8], decoded: Option<&EdnsOption>) -> Option<Option<Cl
         return None;
     }
     (masked(subnet.addr(), prefix) == subnet.addr()).then_some(Some(*subnet))
+}
+
+/// The COOKIE option's data and whether NSID was asked for; `None` when there are two COOKIE
+/// options or one of a length RFC 7873 §5.2.2 calls malformed (the options are known to add
+/// up to the RDATA: `client_subnet` checks that first).
+fn cookie_and_nsid(rdata: &[u8]) -> Option<(Option<Vec<u8>>, bool)> {
+    let mut cookies = Vec::new();
+    let mut nsid = false;
+    let mut rest = rdata;
+    while rest.len() >= 4 {
+        let code = u16::from_be_bytes([rest[0], rest[1]]);
+        let len = u16::from_be_bytes([rest[2], rest[3]]) as usize;
+        let data = rest.get(4..4 + len)?;
+        match code {
+            COOKIE => cookies.push(data.to_vec()),
+            NSID => nsid = true,
+            _ => {}
+        }
+        rest = &rest[4 + len..];
+    }
+    match cookies.as_slice() {
+        [] => Some((None, nsid)),
+        [c] if c.len() == 8 || (16..=40).contains(&c.len()) => Some((Some(c.clone()), nsid)),
+        _ => None,
+    }
 }
 
 /// `addr` with every bit past the first `prefix` cleared.
