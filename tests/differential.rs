@@ -190,8 +190,15 @@ fn reference_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
 fn differential(case: &Case, packet: &[u8]) -> Result<Agreement, TestCaseError> {
     let got = handler_reply(case, packet);
     let want = reference_reply(case, packet);
-    let verdict = compare(packet, got.as_deref(), want.as_deref())
-        .map_err(|e| TestCaseError::fail(format!("{case:?}\n{e}")))?;
+    let verdict = match compare(packet, got.as_deref(), want.as_deref()) {
+        Ok(v) => v,
+        Err(_) if !case.tcp && fits_only_compressed(packet, got.as_deref(), want.as_deref()) => {
+            return Ok(Agreement::Same {
+                raw_identical: false,
+            });
+        }
+        Err(e) => return Err(TestCaseError::fail(format!("{case:?}\n{e}"))),
+    };
     if let (Agreement::Same { raw_identical }, Some(w)) = (verdict, &want) {
         let msg = Message::from_vec(w).unwrap();
         prop_assert!(
@@ -204,6 +211,43 @@ fn differential(case: &Case, packet: &[u8]) -> Result<Agreement, TestCaseError> 
         );
     }
     Ok(verdict)
+}
+
+/// The one size difference the handler may have: it writes names in RDATA and owners other
+/// than the question's in full, hickory compresses them, so near the UDP limit hickory's
+/// reply may fit where the handler's does not. Waived exactly when the handler's reply is the
+/// reference's with less in it (truncated, or with trailing additional RRsets left out) and
+/// the reference's reply, written without any compression, would not fit the limit.
+fn fits_only_compressed(query: &[u8], got: Option<&[u8]>, want: Option<&[u8]>) -> bool {
+    use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
+    let (Some(got), Some(want), Ok(q)) = (got, want, Message::from_vec(query)) else {
+        return false;
+    };
+    let (Ok(got), Ok(want)) = (Message::from_vec(got), Message::from_vec(want)) else {
+        return false;
+    };
+    let limit = q
+        .edns
+        .as_ref()
+        .map_or(512, |e| e.max_payload().clamp(512, 1232)) as usize;
+    let mut bytes = Vec::new();
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_name_encoding(NameEncoding::Uncompressed);
+    if want.emit(&mut encoder).is_err() || bytes.len() <= limit {
+        return false;
+    }
+    let truncated = got.truncation
+        && !want.truncation
+        && got.answers.is_empty()
+        && got.authorities.is_empty()
+        && got.response_code == want.response_code;
+    let fewer_additionals = !got.truncation
+        && got.answers == want.answers
+        && got.authorities == want.authorities
+        && got.response_code == want.response_code
+        && got.additionals.len() < want.additionals.len()
+        && want.additionals[..got.additionals.len()] == got.additionals[..];
+    truncated || fewer_additionals
 }
 
 /// True when the message holds a name other than the question's (owners reached through a
