@@ -197,8 +197,10 @@ fn benches(c: &mut Criterion) {
     };
     let static_qs = [static_q];
     g.bench_function("static", |b| one(b, &static_qs));
-    g.bench_function("static_wildcard", |b| one(b, &[wild_static_q.clone()]));
-    g.bench_function("referral", |b| one(b, &[referral_q.clone()]));
+    g.bench_function("static_wildcard", |b| {
+        one(b, std::slice::from_ref(&wild_static_q))
+    });
+    g.bench_function("referral", |b| one(b, std::slice::from_ref(&referral_q)));
     g.bench_function("gslb_ecs", |b| one(b, &geo_qs));
     g.bench_function("gslb_ecs_wildcard", |b| one(b, &wild_qs));
     g.finish();

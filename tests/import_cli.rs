@@ -436,6 +436,7 @@ fn check_accepts_every_imported_corpus_zone() {
     for args in [
         &[EXAMPLE][..],
         &["tests/import/corpus/2.0.192.in-addr.arpa.zone"],
+        &["tests/import/corpus/roundtrip.example.zone"],
         &[UNSUPPORTED, "--skip-unsupported"],
     ] {
         let (v, text, _) = imported(args);
@@ -459,11 +460,12 @@ fn check_accepts_every_imported_corpus_zone() {
     for zone in [
         "example.com.: 27 names, serial 2026112101",
         "2.0.192.in-addr.arpa.: 4 names, serial 7",
+        "roundtrip.example.: 26 names, serial 2026120501",
         "unsupported.example.: 5 names, serial 1",
     ] {
         assert!(stdout.contains(zone), "{zone} in {stdout}");
     }
-    assert!(stdout.contains("configuration OK: 3 zones"), "{stdout}");
+    assert!(stdout.contains("configuration OK: 4 zones"), "{stdout}");
 }
 
 #[test]

@@ -22,6 +22,7 @@ fn corpus_dir() -> PathBuf {
 const FILES: &[(&str, &str)] = &[
     ("example.com.zone", "example.com."),
     ("2.0.192.in-addr.arpa.zone", "2.0.192.in-addr.arpa."),
+    ("roundtrip.example.zone", "roundtrip.example."),
 ];
 
 /// Runs a tool in the corpus directory (where `$INCLUDE` paths are relative to).

@@ -373,6 +373,46 @@ fn ns_mx_and_srv_answers_carry_their_targets_addresses() {
 }
 
 #[test]
+fn targets_a_wildcard_synthesises_have_their_addresses_in_additional() {
+    // `mx.wild` and `srv.wild` do not exist: `*.wild` makes them up (RFC 4592), so their
+    // addresses are what the server answers for them, owned by the target name. Below an
+    // existing name (`exists.wild`) nothing is synthesised, so nothing is added.
+    let z = Zones::new();
+    z.zone(
+        "example.com.",
+        json!({
+            "@": { "NS": ["ns1.example.com."],
+                   "MX": [{ "preference": 10, "exchange": "mx.wild.example.com." },
+                          { "preference": 20, "exchange": "x.exists.wild.example.com." }] },
+            "ns1": { "A": ["192.0.2.53"] },
+            "*.wild": { "A": ["192.0.2.70"], "AAAA": ["2001:db8::70"], "TXT": ["wild"] },
+            "exists.wild": { "TXT": ["real"] },
+            "_x._tcp": { "SRV": [{ "priority": 0, "weight": 0, "port": 1,
+                                   "target": "srv.wild.example.com." }] },
+        }),
+    );
+    let s = Server::with_zones(z);
+    let r = ask(&s, "example.com.", RecordType::MX);
+    assert_eq!(
+        names_and_types(&r.additionals),
+        [
+            ("mx.wild.example.com.".to_string(), RecordType::A),
+            ("mx.wild.example.com.".to_string(), RecordType::AAAA),
+        ],
+        "{r}"
+    );
+    let r = ask(&s, "_x._tcp.example.com.", RecordType::SRV);
+    assert_eq!(
+        names_and_types(&r.additionals),
+        [
+            ("srv.wild.example.com.".to_string(), RecordType::A),
+            ("srv.wild.example.com.".to_string(), RecordType::AAAA),
+        ],
+        "{r}"
+    );
+}
+
+#[test]
 fn additional_records_never_cause_truncation() {
     let z = Zones::new();
     let mut records = json!({

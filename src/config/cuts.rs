@@ -247,7 +247,12 @@ pub(crate) fn attach_additional(nodes: &mut FxHashMap<WireName, Node>, origin: &
                 {
                     continue;
                 }
-                if let Some(Node::Static(t)) = nodes.get(target) {
+                let sets = match nodes.get(target) {
+                    Some(Node::Static(t)) => Some(t),
+                    Some(_) => None,
+                    None => synthesised(nodes, target, origin),
+                };
+                if let Some(t) = sets {
                     extra.extend(addresses(target, t));
                 }
             }
@@ -261,6 +266,35 @@ pub(crate) fn attach_additional(nodes: &mut FxHashMap<WireName, Node>, origin: &
             sets[i].additional = extra;
         }
     }
+}
+
+/// The static RRsets a wildcard synthesises for `name`, a name of the zone that does not
+/// exist (RFC 4592 §3.3.1): the closest encloser's `*` child, unless the closest encloser is
+/// a cut. Additional data is what the server would answer for the target (RFC 1034 §4.3.2
+/// step 6), and NSD and Knot put synthesised addresses there too.
+fn synthesised<'n>(
+    nodes: &'n FxHashMap<WireName, Node>,
+    name: &[u8],
+    origin: &WireName,
+) -> Option<&'n Vec<Rrset>> {
+    let mut off = 0usize;
+    while name.len() - off > origin.as_bytes().len() {
+        off += name[off] as usize + 1;
+        let ancestor = &name[off..];
+        let Some(node) = nodes.get(ancestor) else {
+            continue;
+        };
+        if matches!(node, Node::Delegation(_)) {
+            return None;
+        }
+        let mut wildcard = vec![1, b'*'];
+        wildcard.extend_from_slice(ancestor);
+        return match nodes.get(wildcard.as_slice()) {
+            Some(Node::Static(sets)) => Some(sets),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// A child zone that we serve and whose parent (also ours) delegates it: every name server

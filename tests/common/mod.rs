@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod nameservers;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -297,6 +298,29 @@ impl Zones {
     pub fn check(&self) -> std::process::Output {
         check(self.zones_dir(), self.geo_dir())
     }
+}
+
+/// Runs `gslbd import FILE` (which must succeed; warnings are allowed) and writes the JSON
+/// into this fixture as `<origin>.json`, the name gslbd loads it under. Returns the zone JSON.
+pub fn import_into(zones: &Zones, master: &Path) -> serde_json::Value {
+    let out = Command::new(bin())
+        .arg("import")
+        .arg(master)
+        .output()
+        .expect("run gslbd import");
+    assert!(
+        out.status.success(),
+        "gslbd import {} failed ({}):\n{}",
+        master.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8 JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{text}"));
+    let origin = json["origin"].as_str().expect("origin").to_string();
+    zones.file(&format!("{}.json", origin.trim_end_matches('.')), &text);
+    json
 }
 
 /// The JSON text of a zone with the given TTL, SOA minimum and records.
