@@ -265,10 +265,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(snap) => {
                 for z in &snap.zones {
                     println!(
-                        "{}: {} names, serial {} ({})",
+                        "{}: {} names, serial {}{} ({})",
                         z.origin,
                         z.names,
                         z.serial,
+                        z.shape(),
                         z.file.display()
                     );
                 }

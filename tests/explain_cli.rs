@@ -305,6 +305,36 @@ fn explain_static_name_has_no_gslb_section_and_scope_zero() {
 }
 
 #[test]
+fn explain_shows_referrals_and_wildcard_gslb_names() {
+    let v = explain_json(&["www.lab.example.com", "--client", "81.2.69.161"]);
+    assert_eq!(v["rcode"], "NOERROR", "{v:#}");
+    assert_eq!(v["authoritative"], false, "a referral: {v:#}");
+    let authority = v["authority"].to_string();
+    assert!(
+        authority.contains("lab.example.com. 3600 IN NS ns1.lab.example.com."),
+        "{v:#}"
+    );
+    assert!(
+        v["additional"].to_string().contains("192.0.2.54"),
+        "glue: {v:#}"
+    );
+    let t = explain_text(&["www.lab.example.com", "--client", "81.2.69.161"]);
+    line_with(&t, &["referral"]);
+    line_with(&t, &["ns1.lab.example.com.", "192.0.2.54"]);
+
+    // A name made up by `*.cdn` goes through the same GSLB decision as `www`.
+    let wild = explain_json(&["edge.cdn.example.com", "--client", "175.16.199.0/24"]);
+    let real = explain_json(&["www.example.com", "--client", "175.16.199.0/24"]);
+    assert_eq!(wild["authoritative"], true, "{wild:#}");
+    assert_eq!(json_addresses(&wild), json_addresses(&real), "{wild:#}");
+    assert_eq!(wild["scope"], real["scope"], "{wild:#}");
+    assert_eq!(
+        wild["gslb"]["decided_by"], real["gslb"]["decided_by"],
+        "{wild:#}"
+    );
+}
+
+#[test]
 fn explain_runs_from_repository_root_with_default_directories() {
     let out = Command::new(bin())
         .args([

@@ -14,6 +14,14 @@ use common::*;
 
 const DS: &str = "1F987CC6583E92DF0890718C42D1CB0EBF7E6C2D7F5D6A2F5E4B1A5D7C3E2B1A";
 
+/// `records` with the apex NS `ns1.example.com.` and its address added.
+fn with_apex(mut records: serde_json::Value) -> serde_json::Value {
+    let map = records.as_object_mut().expect("records are an object");
+    map.insert("@".into(), json!({ "NS": ["ns1.example.com."] }));
+    map.insert("ns1".into(), json!({ "A": ["192.0.2.53"] }));
+    records
+}
+
 fn ds(key_tag: u16) -> serde_json::Value {
     json!({ "key_tag": key_tag, "algorithm": 13, "digest_type": 2, "digest": DS })
 }
@@ -23,9 +31,7 @@ fn a_correct_real_zone_passes_check() {
     let z = Zones::new();
     z.zone(
         "example.com.",
-        json!({
-            "@": { "NS": ["ns1.example.com."] },
-            "ns1": { "A": ["192.0.2.53"] },
+        with_apex(json!({
             "*": { "A": ["192.0.2.1"] },
             "*.cdn": { "CNAME": "www.example.com." },
             "www": { "A": ["192.0.2.2"], "TXT": [["v=spf1", " -all"], "plain"],
@@ -33,7 +39,7 @@ fn a_correct_real_zone_passes_check() {
             "sub": { "NS": ["ns1.sub.example.com.", "ns.elsewhere.net."], "DS": [ds(1)] },
             "ns1.sub": { "A": ["192.0.2.54"], "AAAA": ["2001:db8::54"] },
             "glue-at-cut": { "NS": ["glue-at-cut.example.com."], "A": ["192.0.2.55"] },
-        }),
+        })),
     );
     let o = z.check();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -44,9 +50,7 @@ fn every_real_zone_mistake_is_reported_with_its_path() {
     let z = Zones::new();
     z.zone(
         "example.com.",
-        json!({
-            "@": { "NS": ["ns1.example.com."] },
-            "ns1": { "A": ["192.0.2.53"] },
+        with_apex(json!({
             // Glue missing for a name server inside the cut.
             "noglue": { "NS": ["ns.elsewhere.net.", "ns1.noglue.example.com."] },
             // Data below a cut.
@@ -71,7 +75,7 @@ fn every_real_zone_mistake_is_reported_with_its_path() {
             // Per-type TTLs for absent or unknown types; a TXT string over 255 bytes.
             "ttls": { "A": ["192.0.2.1"], "ttls": { "MX": 5, "SPF": 5 } },
             "txt": { "TXT": [["x".repeat(256)]] },
-        }),
+        })),
     );
     let err = check_fails(&z);
     let f = "example.com.json";
@@ -127,12 +131,10 @@ fn a_served_child_whose_name_servers_point_into_itself_needs_their_addresses() {
     let z = Zones::new();
     z.zone(
         "example.com.",
-        json!({
-            "@": { "NS": ["ns1.example.com."] },
-            "ns1": { "A": ["192.0.2.53"] },
+        with_apex(json!({
             "sub": { "NS": ["ns1.sub.example.com."] },
             "ns1.sub": { "A": ["192.0.2.54"] },
-        }),
+        })),
     );
     z.zone(
         "sub.example.com.",
@@ -163,11 +165,9 @@ fn addresses(s: &Server, name: &str) -> Vec<Ipv4Addr> {
 #[test]
 fn a_reload_with_a_delegation_mistake_keeps_the_old_zone_serving() {
     let z = Zones::new();
-    let good = json!({
-        "@": { "NS": ["ns1.example.com."] },
-        "ns1": { "A": ["192.0.2.53"] },
+    let good = with_apex(json!({
         "*.w": { "A": ["192.0.2.7"] },
-    });
+    }));
     z.zone("example.com.", good);
     let zones_dir = z.zones_dir().to_path_buf();
     let s = Server::start(
@@ -182,13 +182,11 @@ fn a_reload_with_a_delegation_mistake_keeps_the_old_zone_serving() {
     // Now a delegation without its glue, and data under it.
     z.zone(
         "example.com.",
-        json!({
-            "@": { "NS": ["ns1.example.com."] },
-            "ns1": { "A": ["192.0.2.53"] },
+        with_apex(json!({
             "*.w": { "A": ["192.0.2.8"] },
             "sub": { "NS": ["ns.sub.example.com."] },
             "www.sub": { "TXT": ["hidden"] },
-        }),
+        })),
     );
     let (code, body) = s.http("POST", "/v1/reload", None);
     assert_eq!(code, 422, "{body}");

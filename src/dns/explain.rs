@@ -27,7 +27,13 @@ pub struct Explanation {
     pub client: String,
     pub zone: Option<String>,
     pub rcode: String,
+    /// Whether the answer is authoritative (false for a referral).
+    pub authoritative: bool,
     pub answers: Vec<String>,
+    /// AUTHORITY: the SOA of a negative answer, or a referral's NS records.
+    pub authority: Vec<String>,
+    /// ADDITIONAL: glue, or the addresses of NS/MX/SRV targets.
+    pub additional: Vec<String>,
     pub ttl: Option<u32>,
     /// ECS scope prefix of the answer.
     pub scope: u8,
@@ -108,7 +114,10 @@ pub fn explain(
         zone: snap.zone_for(wire.as_bytes()).map(|z| z.origin.to_string()),
         rcode: super::response::rcode::name(u16::from(msg.metadata.response_code)).to_string(),
         ttl: msg.answers.iter().map(|r| r.ttl).min(),
+        authoritative: msg.metadata.authoritative,
         answers: msg.answers.iter().map(|r| r.to_string()).collect(),
+        authority: msg.authorities.iter().map(|r| r.to_string()).collect(),
+        additional: msg.additionals.iter().map(|r| r.to_string()).collect(),
         scope,
         gslb: is_gslb.then_some(trace),
     })
@@ -151,9 +160,29 @@ impl std::fmt::Display for Explanation {
             writeln!(f, "{t}")?;
         }
         let ttl = self.ttl.map(|t| format!(", TTL {t}")).unwrap_or_default();
-        writeln!(f, "answer: {}{ttl}, ECS scope /{}", self.rcode, self.scope)?;
+        let referral = if !self.authoritative && self.zone.is_some() {
+            " (referral: not authoritative, the NS below are the child's)"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "answer: {}{ttl}, ECS scope /{}{referral}",
+            self.rcode, self.scope
+        )?;
         for a in &self.answers {
             writeln!(f, "  {a}")?;
+        }
+        for (title, list) in [
+            ("authority", &self.authority),
+            ("additional", &self.additional),
+        ] {
+            if !list.is_empty() {
+                writeln!(f, "{title}:")?;
+                for r in list {
+                    writeln!(f, "  {r}")?;
+                }
+            }
         }
         Ok(())
     }

@@ -120,6 +120,26 @@ pub enum Lookup<'z> {
 const MAX_NAME: usize = 255;
 
 impl Zone {
+    /// `, 2 wildcards, 1 delegation` (empty when the zone has neither), for summaries.
+    pub fn shape(&self) -> String {
+        let count = |f: fn(&WireName, &Node) -> bool| {
+            self.nodes
+                .iter()
+                .filter(|(name, node)| f(name, node))
+                .count()
+        };
+        let wildcards = count(|name, _| name.as_bytes().starts_with(b"\x01*"));
+        let cuts = count(|_, node| matches!(node, Node::Delegation(_)));
+        let mut out = String::new();
+        for (n, what) in [(wildcards, "wildcard"), (cuts, "delegation")] {
+            if n > 0 {
+                let s = if n == 1 { "" } else { "s" };
+                out.push_str(&format!(", {n} {what}{s}"));
+            }
+        }
+        out
+    }
+
     /// Finds `qname` (lowercase wire format, at or below the origin) in the zone, following
     /// RFC 1034 §4.3.2 and RFC 4592: an exact name first; otherwise the closest existing
     /// ancestor (the closest encloser) decides: a zone cut gives a referral, a wildcard
