@@ -4,6 +4,18 @@
 #
 #   benches/compare.sh            # ROUNDS=3 DURATION=5 by default
 #   ROUNDS=5 DURATION=8 benches/compare.sh
+#   WORKLOADS="static wild referral" benches/compare.sh
+#
+# Workloads (WORKLOADS chooses among them, all by default):
+#   static    www.example.test A, an exact name
+#   geo       geo.example.test A with ECS over 5,000 client /24s (GSLB; gslbd and gdnsd)
+#   wild      host.wild.example.test A, made up by the static wildcard *.wild
+#   referral  www.sub.example.test A, below the delegation `sub` (NS ns1.sub with glue A, and
+#             ns.other.test. out of the zone): a referral
+#   geo-wild  edge.cdn.example.test A with the same ECS clients, made up by *.cdn, which
+#             points at the same GSLB record as geo (gslbd and gdnsd)
+# Every server serves the same names from the same data (gslbd from the generated JSON zone,
+# gdnsd and Knot from zone files written here); Knot has no GeoDNS, so no geo workloads.
 #
 # Each server runs pinned to CPU 1 (taskset -c 1), the load generator to CPU 0. Rounds
 # alternate the servers so machine drift hits all of them alike. For each server and workload
@@ -12,7 +24,11 @@
 # in flight, client on the other CPU; once with a client that sleeps while it waits and once
 # with one that polls, so that only the server's wake-up counts) and RSS; then the
 # gslbd/gdnsd ratios. `gslbd-bp` is gslbd with `--udp-busy-poll 200`, measured unloaded only. Every run is bounded in time; only the
-# processes this script starts are stopped, by pid.
+# processes this script starts are stopped, by pid. The workloads in UNLOADED (static and geo
+# by default) are also measured unloaded; the others only under load, for their CPU per query.
+# Last comes a table of CPU per query for every workload, with the spread over rounds, the
+# per-round ratios wildcard/exact and referral/exact for each server, and gslbd/gdnsd and
+# gslbd/knot for each workload.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +41,16 @@ PORT_KNOT=${PORT_KNOT:-5393}
 PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
+ALL_WORKLOADS="static geo wild referral geo-wild"
+WORKLOADS=${WORKLOADS:-$ALL_WORKLOADS}
+UNLOADED=${UNLOADED:-static geo}
+for w in $WORKLOADS $UNLOADED; do
+  case " $ALL_WORKLOADS " in
+    *" $w "*) ;;
+    *) echo "unknown workload $w (known: $ALL_WORKLOADS)" >&2; exit 2 ;;
+  esac
+done
+has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; } # list word
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need gdnsd || ! need knotd || ! need dig || ! need taskset; then
@@ -38,7 +64,9 @@ echo "building (release)" >&2
 cargo build --release --quiet --bin gslbd --example loadgen --example gen_bench_data
 BIN=target/release
 DATA="$OUT/data"
-if [ ! -f "$DATA/geo/location.mmdb" ]; then
+# A data set from before the wildcard and referral workloads lacks their queries: make it anew
+# (deterministic: the databases come out the same).
+if [ ! -f "$DATA/geo/location.mmdb" ] || [ ! -f "$DATA/queries/geo-wild.bin" ]; then
   echo "generating the data set (databases of ~340k networks, 5000 client subnets)" >&2
   "$BIN/examples/gen_bench_data" "$DATA" 400000
 fi
@@ -83,9 +111,14 @@ $TTL 3600
 ns1 A 192.0.2.53
 www 30 A 192.0.2.10
 geo 30 DYNA geoip!geo
+*.wild A 192.0.2.20
+*.cdn 30 DYNA geoip!geo
+sub NS ns1.sub
+sub NS ns.other.test.
+ns1.sub A 192.0.2.54
 ZONE
 
-# --- knot: the static part ---
+# --- knot: the static part (the same zone without the DYNA names) ---
 mkdir -p "$WORK/knot/run" "$WORK/knot/db" "$WORK/knot/zones"
 cp "$WORK/gdnsd/zones/example.test" "$WORK/knot/zones/example.test.zone"
 sed -i '/DYNA/d' "$WORK/knot/zones/example.test.zone"
@@ -143,11 +176,46 @@ for p in $PORT_GSLBD $PORT_GDNSD; do
   echo "port $p geo answer for a sample client: $got" >&2
 done
 
+# Which server answers which workload: Knot has no GeoDNS; gslbd_bp is measured unloaded only.
+serves() { # server workload
+  case "$1:$2" in
+    knot:geo | knot:geo-wild) return 1 ;;
+    gslbd_bp:*) has "$UNLOADED" "$2" ;;
+    *) return 0 ;;
+  esac
+}
+# The query of each workload, as dig options (for the check below; loadgen reads the .bin).
+probe() { # workload
+  case $1 in
+    static) echo www.example.test ;;
+    geo) echo geo.example.test +subnet=81.2.0.0/24 ;;
+    wild) echo host.wild.example.test ;;
+    referral) echo www.sub.example.test ;;
+    geo-wild) echo edge.cdn.example.test +subnet=81.2.0.0/24 ;;
+  esac
+}
+# What a server sends for a workload's query: status, flags, section counts and size (no
+# cookie, as loadgen sends none). CPU figures compare like with like only where these match.
+shape() { # port workload
+  # shellcheck disable=SC2046
+  dig +norec +nocookie +time=1 +tries=1 @127.0.0.1 -p "$1" $(probe "$2") |
+    awk '/status:/ { s = $6 } /^;; flags:/ { sub(/^;; flags: /, ""); f = $0 }
+         /MSG SIZE/ { n = $NF } END { printf "%s flags: %s; %s bytes\n", s, f, n }'
+}
+for w in $WORKLOADS; do
+  for s in gslbd gdnsd knot; do
+    serves "$s" "$w" || continue
+    port_var="PORT_$(tr a-z A-Z <<<"$s")"
+    echo "$w on $s: $(shape "${!port_var}" "$w")" >&2
+  done
+done
+
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK=$(getconf CLK_TCK)
 RESULTS="$WORK/results.txt"
 : > "$RESULTS"
 
+ROUND=0
 run() { # server pid port workload window seconds [sockets] [spin] [label]
   local server=$1 pid=$2 port=$3 workload=$4 window=$5 seconds=$6 sockets=${7:-4}
   local spin=${8:-0} label=${9:-$5}
@@ -159,17 +227,18 @@ run() { # server pid port workload window seconds [sockets] [spin] [label]
   answered=$(sed 's/.*answered=\([0-9]*\).*/\1/' <<<"$out")
   local cpu
   cpu=$(awk -v a="$t0" -v b="$t1" -v n="$answered" -v c="$CLK" 'BEGIN { printf "%.3f", (b - a) / c * 1e6 / (n > 0 ? n : 1) }')
-  echo "$server $workload window=$label $out cpu_us=$cpu" >> "$RESULTS"
+  echo "$server $workload window=$label $out cpu_us=$cpu round=$ROUND" >> "$RESULTS"
 }
 
 SERVERS="gslbd gslbd_bp gdnsd knot"
-for round in $(seq 1 "$ROUNDS"); do
-  echo "round $round/$ROUNDS" >&2
+for ROUND in $(seq 1 "$ROUNDS"); do
+  echo "round $ROUND/$ROUNDS" >&2
   for s in $SERVERS; do
     pid_var="PID_$s"; port_var="PORT_$(tr a-z A-Z <<<"$s")"
-    for w in static geo; do
-      [ "$s" = knot ] && [ "$w" = geo ] && continue
+    for w in $WORKLOADS; do
+      serves "$s" "$w" || continue
       [ "$s" != gslbd_bp ] && run "$s" "${!pid_var}" "${!port_var}" "$w" 256 "$DURATION"
+      has "$UNLOADED" "$w" || continue
       run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1
       # One query in flight and a client that polls instead of sleeping: only the server's
       # own wake-up (tens of microseconds for an idle vCPU here) is left in the latency.
@@ -184,7 +253,7 @@ echo "machine: $(nproc) CPUs, $(awk -F: '/model name/ {print $2; exit}' /proc/cp
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), rounds: $ROUNDS x ${DURATION}s, servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
 echo "RSS (KiB): gslbd $(rss "$PID_gslbd"), gdnsd $(rss "$PID_gdnsd"), knot $(rss "$PID_knot")"
 echo
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "$ROUNDS" <<'PY'
 import re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -215,4 +284,44 @@ for workload in ("static", "geo"):
     if ratios_cpu:
         print(f"gslbd/gdnsd {workload:6}: cpu per query {statistics.median(ratios_cpu):.3f}, "
               f"qps {statistics.median(ratios_qps):.3f} (medians of per-round ratios)")
+
+# Wildcards and referrals: CPU per answered query under load, each workload against the
+# exact name it stands in for, with the spread over rounds. Ratios are taken within a round.
+by_round = {}
+for (server, workload, window), r in rows.items():
+    if window == "256":
+        for x in r:
+            by_round[(server, workload, x.get("round"))] = float(x["cpu_us"])
+new = {"wild", "referral", "geo-wild"}
+present = sorted({k[1] for k in by_round})
+if new & set(present):
+    order = [w for w in ("static", "wild", "referral", "geo", "geo-wild") if w in present]
+    servers = [s for s in ("gslbd", "gdnsd", "knot") if any(k[0] == s for k in by_round)]
+    rounds = sorted({k[2] for k in by_round}, key=lambda r: int(r or 0))
+    def spread(vals, fmt):
+        if not vals:
+            return "-"
+        return f"{statistics.median(vals):{fmt}} [{min(vals):{fmt}}-{max(vals):{fmt}}]"
+    def ratios(a, b):  # per-round a/b for (server, workload) pairs
+        return [by_round[a + (r,)] / by_round[b + (r,)] for r in rounds
+                if a + (r,) in by_round and b + (r,) in by_round]
+    print()
+    print(f"CPU us per answered query under load, median [min-max] over {sys.argv[2]} rounds")
+    print(f"{'server':8} " + " ".join(f"{w:>21}" for w in order))
+    for s in servers:
+        cells = [spread([v for k, v in by_round.items() if k[:2] == (s, w)], ".3f") for w in order]
+        print(f"{s:8} " + " ".join(f"{c:>21}" for c in cells))
+    print()
+    print("per-round ratios, median [min-max]")
+    pairs = [("wild", "static"), ("referral", "static"), ("geo-wild", "geo")]
+    pairs = [(a, b) for a, b in pairs if a in present and b in present]
+    print(f"{'server':8} " + " ".join(f"{a + '/' + b:>21}" for a, b in pairs))
+    for s in servers:
+        cells = [spread(ratios((s, a), (s, b)), ".3f") for a, b in pairs]
+        print(f"{s:8} " + " ".join(f"{c:>21}" for c in cells))
+    print()
+    print(f"{'':11} " + " ".join(f"{w:>21}" for w in order))
+    for other in ("gdnsd", "knot"):
+        cells = [spread(ratios(("gslbd", w), (other, w)), ".3f") for w in order]
+        print(f"{'gslbd/' + other:11} " + " ".join(f"{c:>21}" for c in cells))
 PY

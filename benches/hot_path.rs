@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the query path: region lookup (a 150k-prefix table, the MaxMind
 //! databases, and the region map flattened over all three), `select()`, and one query end to
 //! end in-process (parse → select → encode) at an exact name, at a name made up by a
-//! wildcard, and below a zone cut (a referral).
+//! wildcard, and below a zone cut (a referral: one name server with glue, one out of the zone).
 //!
 //! `cargo bench --bench hot_path`
 
@@ -66,7 +66,7 @@ fn snapshot(dir: &Path) -> Snapshot {
         "records": { "@": { "NS": ["ns1.example.test."] }, "ns1": { "A": ["192.0.2.53"] },
                      "www": { "gslb": "web" }, "static": { "A": ["192.0.2.1"] },
                      "*.wild": { "A": ["192.0.2.1"] }, "*.cdn": { "gslb": "web" },
-                     "sub": { "NS": ["ns1.sub.example.test."] },
+                     "sub": { "NS": ["ns1.sub.example.test.", "ns.other.test."] },
                      "ns1.sub": { "A": ["192.0.2.54"] } },
         "gslb": { "web": { "max_answers": 2, "pools": {
             "carrier": { "targets": ["203.0.113.1", "203.0.113.2"], "fallback": ["cn-telecom"] },

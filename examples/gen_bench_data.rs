@@ -5,7 +5,13 @@
 //! `cargo run --release --example gen_bench_data -- OUT_DIR [NETWORKS=400000]`
 //!
 //! Writes OUT_DIR/geo/{location.mmdb, asn.mmdb, regions.json}, OUT_DIR/zones/example.test.json,
-//! and OUT_DIR/queries/{static.bin, geo.bin, geo-isp.bin, nx.bin}. Deterministic (fixed seed).
+//! and OUT_DIR/queries/{static.bin, geo.bin, geo-isp.bin, nx.bin, wild.bin, referral.bin,
+//! geo-wild.bin}. Deterministic (fixed seed).
+//!
+//! The zone also holds a static wildcard (`*.wild`), a delegation (`sub`, one in-bailiwick
+//! name server with glue and one out of the zone) and a GSLB wildcard (`*.cdn`, the same
+//! record as `geo`), so that `benches/compare.sh` can compare an exact name with a made-up one
+//! and with a referral; the other servers it runs serve the same names from zone files.
 
 #[path = "../src/geo/testdb.rs"]
 mod testdb;
@@ -192,6 +198,10 @@ fn main() {
             "www": { "A": ["192.0.2.10"], "ttl": 30 },
             "geo": { "gslb": "geo" },
             "geo-isp": { "gslb": "geo-isp" },
+            "*.wild": { "A": ["192.0.2.20"] },
+            "*.cdn": { "gslb": "geo" },
+            "sub": { "NS": ["ns1.sub.example.test.", "ns.other.test."] },
+            "ns1.sub": { "A": ["192.0.2.54"] },
         },
         "gslb": {
             "geo": { "ttl": 30, "pools": {
@@ -220,6 +230,12 @@ fn main() {
         .map(|&c| query("geo.example.test.", 1, Some((c, 24))))
         .collect();
     write_queries(&out.join("queries/geo.bin"), &geo);
+    // The same clients at a name that only the `*.cdn` wildcard makes up.
+    let geo_wild: Vec<Vec<u8>> = clients
+        .iter()
+        .map(|&c| query("edge.cdn.example.test.", 1, Some((c, 24))))
+        .collect();
+    write_queries(&out.join("queries/geo-wild.bin"), &geo_wild);
     let isp: Vec<Vec<u8>> = clients
         .iter()
         .map(|&c| query("geo-isp.example.test.", 1, Some((c, 24))))
@@ -228,6 +244,14 @@ fn main() {
     write_queries(
         &out.join("queries/static.bin"),
         &[query("www.example.test.", 1, None)],
+    );
+    write_queries(
+        &out.join("queries/wild.bin"),
+        &[query("host.wild.example.test.", 1, None)],
+    );
+    write_queries(
+        &out.join("queries/referral.bin"),
+        &[query("www.sub.example.test.", 1, None)],
     );
     let nx: Vec<Vec<u8>> = (0..1000)
         .map(|i| query(&format!("nx{i}.example.test."), 1, None))
