@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod config;
 pub mod dns;
+pub mod dnssec;
 pub mod geo;
 pub mod gslb;
 pub mod health;
