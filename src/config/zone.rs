@@ -198,6 +198,7 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
         has_wildcards,
         has_cuts,
         metrics_slot: 0,
+        dnssec: None,
     };
     super::cname::report_loops(&zone, sink);
     if sink.problems.len() > before {

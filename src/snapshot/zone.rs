@@ -31,6 +31,8 @@ pub struct Zone {
     pub has_cuts: bool,
     /// Counter slot for metrics (assigned when the snapshot is installed).
     pub metrics_slot: u16,
+    /// The keys that sign the zone, when it is signed (DNSSEC, answered to DO queries).
+    pub dnssec: Option<Box<crate::dnssec::ZoneKeys>>,
 }
 
 /// What a name holds.
