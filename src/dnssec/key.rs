@@ -86,6 +86,9 @@ pub struct Key {
     pub tag: u16,
     /// The DNSKEY RDATA: flags, protocol 3, algorithm, public key.
     pub dnskey: Vec<u8>,
+    /// A fingerprint of the DNSKEY (its SHA-256, first 8 bytes): tells keys apart in the
+    /// signature cache, where tags may collide.
+    pub id: u64,
     /// The private key as BIND stores it (the P-256 scalar or the Ed25519 seed).
     private: Vec<u8>,
     pair: Pair,
@@ -153,10 +156,13 @@ impl Key {
         dnskey.push(3);
         dnskey.push(algorithm);
         dnskey.extend_from_slice(public);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &dnskey);
+        let id = u64::from_be_bytes(digest.as_ref()[..8].try_into().expect("8 bytes"));
         Ok(Key {
             flags,
             algorithm: alg,
             tag: key_tag(&dnskey),
+            id,
             dnskey,
             private: private.to_vec(),
             pair,

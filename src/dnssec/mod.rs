@@ -1,6 +1,9 @@
 //! DNSSEC: signing keys, RRSIG and NSEC records, and the signature cache of online signing.
 
+pub mod cache;
 pub mod key;
+pub mod nsec;
+pub mod rrsig;
 
 use std::sync::Arc;
 
