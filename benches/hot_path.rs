@@ -3,16 +3,22 @@
 //! end in-process (parse → select → encode) at an exact name, at a name made up by a
 //! wildcard, and below a zone cut (a referral: one name server with glue, one out of the zone).
 //!
+//! The same with DNSSEC: signed answers at steady state (signatures from the cache) and the
+//! cost of making one signature.
+//!
 //! `cargo bench --bench hot_path`
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use gslbd::config::{self, Paths};
 use gslbd::dns::handler::{handle, Context, Transport};
+use gslbd::dnssec::key::{FLAGS_KSK, FLAGS_ZSK};
+use gslbd::dnssec::{Algorithm, Key, ZoneKeys};
 use gslbd::health::HealthView;
 use gslbd::select::select;
 use gslbd::snapshot::Snapshot;
@@ -80,6 +86,15 @@ fn snapshot(dir: &Path) -> Snapshot {
 }
 
 fn query(name: &[u8], ecs: Option<[u8; 3]>) -> Vec<u8> {
+    query_flags(name, ecs, 0)
+}
+
+/// A query with DO set (and so DNSSEC records in the answer of a signed zone).
+fn query_do(name: &[u8], ecs: Option<[u8; 3]>) -> Vec<u8> {
+    query_flags(name, ecs, 0x8000)
+}
+
+fn query_flags(name: &[u8], ecs: Option<[u8; 3]>, flags: u16) -> Vec<u8> {
     let mut p = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
     p.extend_from_slice(name);
     p.extend_from_slice(&[0, 1, 0, 1]);
@@ -87,7 +102,8 @@ fn query(name: &[u8], ecs: Option<[u8; 3]>) -> Vec<u8> {
         Some(a) => [&[0, 8, 0, 7, 0, 1, 24, 0][..], &a[..]].concat(),
         None => vec![],
     };
-    p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0]);
+    p.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0]);
+    p.extend_from_slice(&flags.to_be_bytes());
     p.extend_from_slice(&(opt.len() as u16).to_be_bytes());
     p.extend_from_slice(&opt);
     p
@@ -103,6 +119,14 @@ fn clients(n: usize) -> Vec<IpAddr> {
 fn benches(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("gslbd-bench-{}", std::process::id()));
     let snap = snapshot(&dir);
+    // The same configuration signed by a KSK and a ZSK (ECDSA P-256).
+    let mut signed = snapshot(&dir.join("signed"));
+    signed.zones[0].dnssec = Some(Box::new(ZoneKeys {
+        keys: [FLAGS_KSK, FLAGS_ZSK]
+            .into_iter()
+            .map(|f| Arc::new(Key::generate(Algorithm::EcdsaP256Sha256, f).unwrap()))
+            .collect(),
+    }));
     let health = HealthView::all_up();
     let addrs = clients(4096);
     let rec = &snap.gslb.records[0];
@@ -181,12 +205,12 @@ fn benches(c: &mut Criterion) {
     let mut r = 0u64;
     let edns = gslbd::dns::edns::EdnsConfig::default();
     let mut sigs = gslbd::dnssec::SigCache::default();
-    let mut one = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>]| {
+    let mut one = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>], snap: &Snapshot| {
         b.iter(|| {
             r += 1;
             let q = &qs[(r as usize) % qs.len()];
             let mut ctx = Context {
-                snapshot: &snap,
+                snapshot: snap,
                 health: &health,
                 rotation: r,
                 trace: None,
@@ -198,13 +222,45 @@ fn benches(c: &mut Criterion) {
         })
     };
     let static_qs = [static_q];
-    g.bench_function("static", |b| one(b, &static_qs));
+    g.bench_function("static", |b| one(b, &static_qs, &snap));
     g.bench_function("static_wildcard", |b| {
-        one(b, std::slice::from_ref(&wild_static_q))
+        one(b, std::slice::from_ref(&wild_static_q), &snap)
     });
-    g.bench_function("referral", |b| one(b, std::slice::from_ref(&referral_q)));
-    g.bench_function("gslb_ecs", |b| one(b, &geo_qs));
-    g.bench_function("gslb_ecs_wildcard", |b| one(b, &wild_qs));
+    g.bench_function("referral", |b| {
+        one(b, std::slice::from_ref(&referral_q), &snap)
+    });
+    g.bench_function("gslb_ecs", |b| one(b, &geo_qs, &snap));
+    g.bench_function("gslb_ecs_wildcard", |b| one(b, &wild_qs, &snap));
+    // Signed answers at steady state (every signature in the cache): DO set, the same
+    // queries; and for comparison the unsigned zone asked with DO.
+    let geo_do: Vec<Vec<u8>> = addrs
+        .iter()
+        .map(|a| match a {
+            IpAddr::V4(v) => {
+                let o = v.octets();
+                query_do(b"\x03www\x07example\x04test\x00", Some([o[0], o[1], o[2]]))
+            }
+            IpAddr::V6(_) => unreachable!(),
+        })
+        .collect();
+    let static_do = [query_do(b"\x06static\x07example\x04test\x00", None)];
+    let nx_do = [query_do(b"\x02nx\x07example\x04test\x00", None)];
+    g.bench_function("gslb_ecs_do_unsigned", |b| one(b, &geo_do, &snap));
+    g.bench_function("gslb_ecs_signed", |b| one(b, &geo_do, &signed));
+    g.bench_function("static_signed", |b| one(b, &static_do, &signed));
+    g.bench_function("nxdomain_signed", |b| one(b, &nx_do, &signed));
+    g.finish();
+
+    // What a signature costs when the cache does not have it (a miss).
+    let mut g = c.benchmark_group("dnssec_sign");
+    let data = [0x5au8; 120];
+    for (name, alg) in [
+        ("ecdsa_p256", Algorithm::EcdsaP256Sha256),
+        ("ed25519", Algorithm::Ed25519),
+    ] {
+        let key = Key::generate(alg, FLAGS_ZSK).unwrap();
+        g.bench_function(name, |b| b.iter(|| black_box(key.sign(black_box(&data)))));
+    }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

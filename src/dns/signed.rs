@@ -84,7 +84,8 @@ impl Signer<'_> {
 
     /// The compact denial at `name` (written as `owner`) in AUTHORITY: an NSEC whose next
     /// name is `\000.<name>` and whose bitmap lists what the name holds (NXNAME when it
-    /// does not exist), minus `qtype`, and its RRSIGs. Nothing when the zone is unsigned.
+    /// does not exist) and RRSIG and NSEC, minus `qtype`, and its RRSIGs. Nothing when the
+    /// zone is unsigned.
     #[allow(clippy::too_many_arguments)]
     pub fn deny(
         &mut self,
@@ -105,8 +106,10 @@ impl Signer<'_> {
             Denial::NoDs => types.push(super::query::TYPE_NS),
             Denial::NoData(node) => node_types(snap, node, &mut types),
         }
-        types.retain(|t| *t != qtype);
         types.extend([TYPE_RRSIG, TYPE_NSEC]);
+        // The type denied is never in the bitmap (a query for RRSIG or NSEC itself gets
+        // a NODATA whose bitmap leaves that type out).
+        types.retain(|t| *t != qtype);
         let ttl = zone.soa_negative.ttl();
         let mut tail = std::mem::take(&mut self.cache.nsec);
         nsec::compact_tail(&mut tail, name, &types, ttl);
