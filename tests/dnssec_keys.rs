@@ -1,5 +1,6 @@
-//! DNSSEC keys (spec §9) against the tools that make and read them: keys of dnssec-keygen and
-//! ldns-keygen load as they are and give the DS BIND computes; keys of `gslbd dnssec keygen`
+//! DNSSEC keys (spec §9) against the tools that make and read them: keys of dnssec-keygen,
+//! ldns-keygen and Knot's keymgr load as they are and give the DS BIND (or Knot) computes; keys
+//! of `gslbd dnssec keygen`
 //! are read by BIND (DS, and signing a zone), ldns and Knot's keymgr; a bad key file fails
 //! `gslbd check` naming the file; a reload with one keeps the old DNSKEY RRset serving.
 
@@ -72,6 +73,42 @@ fn keys_of_bind_and_ldns_load_and_give_bind_s_ds() {
         assert_eq!(bind.len(), 1, "{bind:?}");
         assert_eq!(ours, bind, "{origin}: gslbd and dnssec-dsfromkey differ");
         assert_eq!(ours[0].tag, tag_of(ksk));
+    }
+}
+
+/// Keys of Knot's keymgr (`generate`), P-256 and Ed25519: its DNSKEY (`keymgr dnskey`) as
+/// `NAME.key` and its private key file (`keys/<id>.pem`) as `NAME.pem` load, and `gslbd dnssec
+/// ds` prints the SHA-256 DS `keymgr ds` prints.
+#[test]
+fn keys_of_knot_keymgr_load_from_its_dnskey_and_pem() {
+    let z = Zones::new();
+    let dir = z.zones_dir();
+    let kasp = tempfile::tempdir().unwrap();
+    for (alg, number) in [("ECDSAP256SHA256", 13), ("ED25519", 15)] {
+        let origin = format!("knot{number}.test.");
+        let ksk = keymgr_key(
+            kasp.path(),
+            dir,
+            &origin,
+            &[&format!("algorithm={alg}"), "ksk=yes"],
+        );
+        let zsk = keymgr_key(kasp.path(), dir, &origin, &[&format!("algorithm={alg}")]);
+        signed_zone(&z, &origin, &[&ksk, &zsk]);
+        let line = check_line(&z, &origin);
+        let want = format!(
+            "signed with 2 keys: KSK {} alg {number}, ZSK {} alg {number}",
+            tag_of(&ksk),
+            tag_of(&zsk)
+        );
+        assert!(line.contains(&want), "{line}\nlacks {want}");
+        let ours = gslbd_ds_records(dir, &origin);
+        let knot = parse_ds(&keymgr(
+            kasp.path(),
+            &origin,
+            &["ds", &tag_of(&ksk).to_string()],
+        ));
+        let knot: Vec<Ds> = knot.into_iter().filter(|d| d.digest_type == 2).collect();
+        assert_eq!(ours, knot, "{origin}: gslbd and keymgr differ");
     }
 }
 

@@ -1,5 +1,6 @@
 //! BIND key files: reading a key pair (`NAME.key`, the DNSKEY record; `NAME.private`, the
-//! private key) as dnssec-keygen, ldns-keygen and `gslbd dnssec keygen` write them.
+//! private key) as dnssec-keygen, ldns-keygen and `gslbd dnssec keygen` write them, or
+//! `NAME.key` and `NAME.pem` from Knot's keymgr.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -74,15 +75,6 @@ pub struct DnskeyRecord {
     pub line: usize,
 }
 
-/// The fields of a `.private` file that gslbd uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrivateKeyFile {
-    pub algorithm: u8,
-    pub algorithm_line: usize,
-    pub private: Vec<u8>,
-    pub private_line: usize,
-}
-
 /// DNSSEC algorithm mnemonics (RFC 8624 and the IANA registry), for reading the algorithm
 /// field and naming unsupported algorithms.
 const MNEMONICS: [(u8, &str); 12] = [
@@ -121,8 +113,9 @@ pub fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Loads the key pair `base.key` / `base.private` of zone `origin`: the DNSKEY must be the
-/// zone's, a zone key (flags 256 or 257), of algorithm 13 or 15, and the private key its own.
+/// Loads the key pair `base.key` / `base.private` of zone `origin` (without `base.private`,
+/// `base.pem`: a PKCS#8 key as keymgr stores it): the DNSKEY must be the zone's, a zone key
+/// (flags 256 or 257), of algorithm 13 or 15, and the private key its own.
 pub fn load_pair(base: &Path, origin: &WireName) -> Result<Key, KeyFileError> {
     let key_path = with_suffix(base, ".key");
     let private_path = with_suffix(base, ".private");
@@ -156,9 +149,17 @@ pub fn load_pair(base: &Path, origin: &WireName) -> Result<Key, KeyFileError> {
             want: alg.public_len(),
         })));
     }
+    // The private half: BIND's `.private`, or else a PEM key (Knot's keymgr keeps its keys so).
+    let pem_path = with_suffix(base, ".pem");
+    let pem = !private_path.exists() && pem_path.exists();
+    let private_path = if pem { pem_path } else { private_path };
     let text = read(&private_path)?;
-    let private =
-        parse_private_file(&text).map_err(|(line, p)| err(&private_path, Some(line), p))?;
+    let private = if pem {
+        parse_pem(&text)
+    } else {
+        parse_private_file(&text)
+    }
+    .map_err(|(line, p)| err(&private_path, Some(line), p))?;
     if private.algorithm != record.algorithm {
         return Err(err(
             &private_path,
@@ -345,97 +346,11 @@ fn parse_dnskey_tokens(line: usize, tokens: &[&str]) -> Result<DnskeyRecord, Lin
     })
 }
 
-/// Parses a `.private` file (`Private-key-format: v1.2` or `v1.3`): the algorithm and the
-/// private key; other fields (timing metadata) are ignored.
-pub fn parse_private_file(text: &str) -> Result<PrivateKeyFile, LineError> {
-    let mut format = None;
-    let mut algorithm: Option<(u8, usize)> = None;
-    let mut private: Option<(Vec<u8>, usize)> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let raw = raw.trim();
-        if raw.is_empty() || raw.starts_with(';') {
-            continue;
-        }
-        let Some((name, value)) = raw.split_once(':') else {
-            return Err(syntax(
-                line,
-                format!("expected `Field: value`, found `{raw}`"),
-            ));
-        };
-        let value = value.trim();
-        match name.trim() {
-            "Private-key-format" => {
-                let major = value.strip_prefix('v').and_then(|v| v.split('.').next());
-                if major != Some("1") {
-                    return Err(syntax(
-                        line,
-                        format!("private key format `{value}`: gslbd reads v1.2 and v1.3"),
-                    ));
-                }
-                once(&mut format, (), line, "Private-key-format")?;
-            }
-            "Algorithm" => {
-                let first = value.split_whitespace().next().unwrap_or("");
-                let n = algorithm_number(first).ok_or_else(|| {
-                    syntax(
-                        line,
-                        format!("algorithm `{value}` is not an algorithm number"),
-                    )
-                })?;
-                once(&mut algorithm, (n, line), line, "Algorithm")?;
-            }
-            "PrivateKey" => {
-                let b64: String = value.split_whitespace().collect();
-                let bytes = BASE64.decode(b64.as_bytes()).map_err(|e| {
-                    (
-                        line,
-                        KeyFileProblem::Base64 {
-                            field: "private key",
-                            error: e.to_string(),
-                        },
-                    )
-                })?;
-                once(&mut private, (bytes, line), line, "PrivateKey")?;
-            }
-            _ => {}
-        }
-    }
-    let last = text.lines().count().max(1);
-    if format.is_none() {
-        return Err(syntax(
-            1,
-            "no `Private-key-format:` line: not a BIND private key",
-        ));
-    }
-    let (algorithm, algorithm_line) =
-        algorithm.ok_or_else(|| syntax(last, "no `Algorithm:` line"))?;
-    let (private, private_line) = match private {
-        Some(p) => p,
-        // RSA and other algorithms have other fields; say what the algorithm is.
-        None if Algorithm::from_number(algorithm).is_none() => {
-            return Err((
-                algorithm_line,
-                KeyFileProblem::Algorithm { number: algorithm },
-            ))
-        }
-        None => return Err(syntax(last, "no `PrivateKey:` line")),
-    };
-    Ok(PrivateKeyFile {
-        algorithm,
-        algorithm_line,
-        private,
-        private_line,
-    })
-}
+mod pem;
+mod private;
 
-fn once<T>(slot: &mut Option<T>, value: T, line: usize, name: &str) -> Result<(), LineError> {
-    if slot.is_some() {
-        return Err(syntax(line, format!("a second `{name}:` line")));
-    }
-    *slot = Some(value);
-    Ok(())
-}
+pub use pem::parse_pem;
+pub use private::{parse_private_file, PrivateKeyFile};
 
 #[cfg(test)]
 mod tests;

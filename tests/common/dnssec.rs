@@ -188,3 +188,42 @@ pub fn signed_zone(z: &Zones, origin: &str, keys: &[&str]) -> PathBuf {
     let file = format!("{}.json", origin.trim_end_matches('.'));
     z.file(&file, &serde_json::to_string_pretty(&zone).unwrap())
 }
+
+/// `keymgr -D KASP ZONE ARGS...` (Knot's key manager on a KASP database directory).
+pub fn keymgr(kasp: &Path, zone: &str, args: &[&str]) -> String {
+    run(Command::new(tool("keymgr", "knot"))
+        .arg("-D")
+        .arg(kasp)
+        .arg(zone)
+        .args(args))
+}
+
+/// Makes a key with `keymgr generate ATTRS...` and puts it where gslbd reads it, as keymgr
+/// gives it: `keymgr dnskey` into `DIR/NAME.key` and its PEM (`KASP/keys/<id>.pem`) as
+/// `DIR/NAME.pem`, NAME being BIND's base name. Returns NAME.
+pub fn keymgr_key(kasp: &Path, dir: &Path, zone: &str, attrs: &[&str]) -> String {
+    let mut args = vec!["generate"];
+    args.extend_from_slice(attrs);
+    let id = last_line(&keymgr(kasp, zone, &args));
+    let listed = keymgr(kasp, zone, &["list"]);
+    let tag: u16 = listed
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no tag of {id} in keymgr list:\n{listed}"));
+    let dnskey = keymgr(kasp, zone, &["dnskey", &tag.to_string()]);
+    let alg: u8 = dnskey
+        .split_whitespace()
+        .nth(4)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no algorithm in {dnskey:?}"));
+    let name = format!("K{zone}+{alg:03}+{tag:05}");
+    std::fs::write(dir.join(format!("{name}.key")), dnskey).unwrap();
+    std::fs::copy(
+        kasp.join("keys").join(format!("{id}.pem")),
+        dir.join(format!("{name}.pem")),
+    )
+    .unwrap();
+    name
+}
