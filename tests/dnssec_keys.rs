@@ -1,8 +1,8 @@
 //! DNSSEC keys (spec §9) against the tools that make and read them: keys of dnssec-keygen,
 //! ldns-keygen and Knot's keymgr load as they are and give the DS BIND (or Knot) computes; keys
-//! of `gslbd dnssec keygen`
-//! are read by BIND (DS, and signing a zone), ldns and Knot's keymgr; a bad key file fails
-//! `gslbd check` naming the file; a reload with one keeps the old DNSKEY RRset serving.
+//! of `gslbd dnssec keygen` are read by BIND (DS, and signing a zone), ldns and keymgr; a bad
+//! key file fails `gslbd check` naming the file; a reload with one keeps the old DNSKEY RRset
+//! serving.
 
 mod common;
 
