@@ -174,7 +174,9 @@ fn keys_of_gslbd_are_read_by_bind_ldns_and_knot() {
     )
     .unwrap();
     let signed = z.zones_dir().join("db.example.com.signed");
+    // In the zones directory: dnssec-signzone writes its dsset file into the current one.
     let out = run(Command::new(tool("dnssec-signzone", "bind9-utils"))
+        .current_dir(dir)
         .args(["-S", "-K"])
         .arg(dir)
         .args(["-o", "example.com", "-f"])
