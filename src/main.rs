@@ -1,4 +1,4 @@
-//! The `gslbd` command line: serve, check, explain, import.
+//! The `gslbd` command line: serve, check, explain, import, dnssec.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -144,6 +144,39 @@ enum Command {
         #[arg(long)]
         skip_unsupported: bool,
     },
+    /// DNSSEC keys: make a key pair, print the DS records for the parent zone.
+    Dnssec {
+        #[command(subcommand)]
+        command: DnssecCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DnssecCommand {
+    /// Make a key pair in BIND's format (`K<zone>.+<alg>+<tag>.key` and `.private`) and print
+    /// its base name, to list in the zone's `"dnssec": { "keys": [...] }`.
+    #[command(after_help = "Example:\n  gslbd dnssec keygen example.com --ksk")]
+    Keygen {
+        /// The zone (`example.com` or `example.com.`).
+        zone: String,
+        /// 13 (ECDSAP256SHA256) or 15 (ED25519).
+        #[arg(long, default_value = "13")]
+        algorithm: gslbd::dnssec::Algorithm,
+        /// Make a KSK (flags 257; alone, it signs everything) instead of a ZSK (flags 256).
+        #[arg(long)]
+        ksk: bool,
+        /// Directory to write the key files into.
+        #[arg(long, default_value = "zones")]
+        dir: PathBuf,
+    },
+    /// Print the DS records (SHA-256) of the zone's KSKs, for the parent zone or registrar.
+    Ds {
+        /// The zone (`example.com` or `example.com.`).
+        zone: String,
+        /// Directory of zone files (`<origin>.json`) and their key files.
+        #[arg(long, default_value = "zones")]
+        zones: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -176,6 +209,7 @@ fn print_problems(problems: &config::Problems) {
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Dnssec { command } => dnssec(command),
         Command::Import {
             file,
             origin,
@@ -265,11 +299,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(snap) => {
                 for z in &snap.zones {
                     println!(
-                        "{}: {} names, serial {}{} ({})",
+                        "{}: {} names, serial {}{}{} ({})",
                         z.origin,
                         z.names,
                         z.serial,
                         z.shape(),
+                        z.signing(),
                         z.file.display()
                     );
                 }
@@ -310,5 +345,34 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn dnssec(command: DnssecCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DnssecCommand::Keygen {
+            zone,
+            algorithm,
+            ksk,
+            dir,
+        } => {
+            println!(
+                "{}",
+                gslbd::dnssec::keygen::keygen(&zone, algorithm, ksk, &dir)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DnssecCommand::Ds { zone, zones } => match config::ds_records(&zones, &zone) {
+            Ok(lines) => {
+                for l in lines {
+                    println!("{l}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => {
+                print_problems(&problems);
+                Ok(ExitCode::FAILURE)
+            }
+        },
     }
 }

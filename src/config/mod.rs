@@ -3,6 +3,7 @@
 
 mod cname;
 mod cuts;
+mod dnssec;
 mod gslb;
 mod problem;
 mod raw;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+pub use dnssec::ds_records;
 pub use problem::{Position, Problem, Problems};
 pub use raw::CheckKind;
 

@@ -23,6 +23,16 @@ pub struct RawZone {
     pub checks: UniqueMap<RawCheck>,
     #[serde(default)]
     pub gslb: UniqueMap<RawGslb>,
+    /// Present when the zone is signed.
+    pub dnssec: Option<RawDnssec>,
+}
+
+/// `"dnssec": { "keys": [...] }`: the zone's key pairs, by BIND base name relative to the
+/// zones directory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDnssec {
+    pub keys: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

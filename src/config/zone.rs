@@ -97,6 +97,13 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
     let soa = RrTail::new(TYPE_SOA, raw.ttl, &soa_rdata);
     let soa_negative = RrTail::new(TYPE_SOA, neg_ttl, &soa_rdata);
 
+    // Key files are read on every load: a reload picks up keys added to or removed from
+    // the list (rollovers), and a bad one keeps the old configuration serving.
+    let keys = raw
+        .dnssec
+        .as_ref()
+        .and_then(|d| super::dnssec::compile_keys(d, &origin, sink));
+
     let owners = parse_owners(raw, &origin, sink);
     let cut_names = cuts::cut_names(&owners, &origin);
 
@@ -157,6 +164,10 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
         let mut sets = compile_static(node, &ttl_of, &origin, &path, sink);
         if is_apex {
             sets.push(Rrset::new(TYPE_SOA, vec![soa.clone()]));
+            if let Some(keys) = &keys {
+                // DNSKEY, CDS and CDNSKEY take the SOA's TTL, as Knot's default dnskey-ttl.
+                sets.extend(super::dnssec::apex_rrsets(keys, &origin, raw.ttl));
+            }
             sets.sort_by_key(|s| s.rtype);
         }
         if sets.is_empty() {
@@ -198,7 +209,7 @@ pub(crate) fn compile_zone(raw: &RawZone, sink: &mut Sink<'_>) -> Option<ZoneDra
         has_wildcards,
         has_cuts,
         metrics_slot: 0,
-        dnssec: None,
+        dnssec: keys.map(Box::new),
     };
     super::cname::report_loops(&zone, sink);
     if sink.problems.len() > before {

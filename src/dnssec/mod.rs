@@ -1,7 +1,10 @@
 //! DNSSEC: signing keys, RRSIG and NSEC records, and the signature cache of online signing.
 
 pub mod cache;
+pub mod ds;
 pub mod key;
+pub mod keyfile;
+pub mod keygen;
 pub mod nsec;
 pub mod rrsig;
 

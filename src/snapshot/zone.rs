@@ -142,6 +142,25 @@ impl Zone {
         out
     }
 
+    /// `, signed with 2 keys: KSK 12345 alg 13, ZSK 23456 alg 13` (empty when unsigned), for
+    /// summaries. No parentheses: scripts read the file name from the `(FILE)` that follows.
+    pub fn signing(&self) -> String {
+        let Some(keys) = &self.dnssec else {
+            return String::new();
+        };
+        let n = keys.keys.len();
+        let list: Vec<String> = keys
+            .keys
+            .iter()
+            .map(|k| {
+                let role = if k.is_ksk() { "KSK" } else { "ZSK" };
+                format!("{role} {} alg {}", k.tag, k.algorithm.number())
+            })
+            .collect();
+        let s = if n == 1 { "" } else { "s" };
+        format!(", signed with {n} key{s}: {}", list.join(", "))
+    }
+
     /// Finds `qname` (lowercase wire format, at or below the origin) in the zone, following
     /// RFC 1034 §4.3.2 and RFC 4592: an exact name first; otherwise the closest existing
     /// ancestor (the closest encloser) decides: a zone cut gives a referral, a wildcard

@@ -1,6 +1,7 @@
 //! Shared test harness: starts the real `gslbd` binary, writes zone fixtures, sends queries.
 #![allow(dead_code)]
 
+pub mod dnssec;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;
