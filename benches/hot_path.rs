@@ -180,6 +180,7 @@ fn benches(c: &mut Criterion) {
     let mut out = Vec::with_capacity(1232);
     let mut r = 0u64;
     let edns = gslbd::dns::edns::EdnsConfig::default();
+    let mut sigs = gslbd::dnssec::SigCache::default();
     let mut one = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>]| {
         b.iter(|| {
             r += 1;
@@ -191,6 +192,7 @@ fn benches(c: &mut Criterion) {
                 trace: None,
                 edns: &edns,
                 now: 1_700_000_000,
+                sigs: &mut sigs,
             };
             black_box(handle(&mut ctx, q, src, Transport::Udp, &mut out))
         })

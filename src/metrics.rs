@@ -75,6 +75,9 @@ pub struct Outcome {
     pub gslb: Option<(u16, Specificity)>,
     /// What the query's DNS cookie was worth (for exempting clients with a valid one).
     pub cookie: CookieVerdict,
+    /// DNSSEC signatures made for this answer, and signatures taken from the cache.
+    pub signatures_made: u32,
+    pub signatures_cached: u32,
 }
 
 /// One thread's counters. Written by that thread only, unless `shared` (TCP connections,
@@ -87,6 +90,8 @@ pub struct QueryCells {
     /// Queries with a COOKIE option: new, valid, invalid (`COOKIE_RESULTS`).
     cookies: [AtomicU64; 3],
     truncated: AtomicU64,
+    /// DNSSEC signatures made, and signatures served from the cache.
+    signatures: [AtomicU64; 2],
     malformed: AtomicU64,
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_ns: AtomicU64,
@@ -105,6 +110,7 @@ impl QueryCells {
             ecs: Default::default(),
             cookies: Default::default(),
             truncated: AtomicU64::new(0),
+            signatures: Default::default(),
             malformed: AtomicU64::new(0),
             latency: Default::default(),
             latency_sum_ns: AtomicU64::new(0),
@@ -132,6 +138,12 @@ impl QueryCells {
             CookieVerdict::New => bump(&self.cookies[0]),
             CookieVerdict::Valid => bump(&self.cookies[1]),
             CookieVerdict::Invalid => bump(&self.cookies[2]),
+        }
+        if o.signatures_made > 0 {
+            self.add(&self.signatures[0], o.signatures_made as u64);
+        }
+        if o.signatures_cached > 0 {
+            self.add(&self.signatures[1], o.signatures_cached as u64);
         }
         if o.truncated {
             bump(&self.truncated);
@@ -287,6 +299,14 @@ impl Metrics {
                 o,
                 "gslbd_cookies_total{{result=\"{r}\"}} {}",
                 sum(&|w| &w.cookies[i])
+            );
+        }
+        let _ = writeln!(o, "# HELP gslbd_dnssec_signatures_total RRSIGs put in answers to DO queries, by where they came from: made (signed now) or cached (the signature cache).\n# TYPE gslbd_dnssec_signatures_total counter");
+        for (i, r) in ["made", "cached"].iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "gslbd_dnssec_signatures_total{{result=\"{r}\"}} {}",
+                sum(&|w| &w.signatures[i])
             );
         }
         let simple = [

@@ -13,6 +13,7 @@ mod reference;
 #[path = "differential/spec.rs"]
 mod spec;
 
+use gslbd::dnssec::SigCache;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -156,6 +157,7 @@ fn handler_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
         trace: None,
         edns: &edns,
         now: case.now,
+        sigs: &mut SigCache::default(),
     };
     let transport = if case.tcp {
         Transport::Tcp

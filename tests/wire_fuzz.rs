@@ -3,6 +3,7 @@
 //! the id and question, respects the size limit, and FORMERR goes exactly to what hickory
 //! also finds malformed (or to what only the strict ECS checks of RFC 7871 reject).
 
+use gslbd::dnssec::SigCache;
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
@@ -42,6 +43,7 @@ fn run(packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
         trace: None,
         edns: &edns,
         now: 1_700_000_000,
+        sigs: &mut SigCache::default(),
     };
     let mut out = Vec::new();
     let src: IpAddr = "192.0.2.99".parse().unwrap();

@@ -95,6 +95,7 @@ pub fn explain(
         trace: Some(&mut trace),
         edns: &EdnsConfig::default(),
         now: super::edns::unix_now(),
+        sigs: &mut crate::dnssec::SigCache::new(16),
     };
     handle(&mut ctx, &packet, client.addr(), Transport::Tcp, &mut out);
     let msg = Message::from_vec(&out).map_err(|e| ExplainError::Decode(e.to_string()))?;

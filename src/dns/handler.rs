@@ -7,8 +7,10 @@ use super::query::{
     self, Edns, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME,
     TYPE_DS, TYPE_IXFR,
 };
-use super::response::{rcode, OptReply, Owner, ReplyHeader, Writer, OUR_PAYLOAD};
+use super::response::{rcode, OptReply, Owner, ReplyHeader, Section, Writer, OUR_PAYLOAD};
+use super::signed::{Denial, Signer};
 use crate::dns::name::suffix_offset;
+use crate::dnssec::{SigCache, TYPE_NXNAME};
 use crate::health::HealthView;
 use crate::metrics::Outcome;
 use crate::select::{self, Trace};
@@ -24,8 +26,11 @@ pub struct Context<'a> {
     pub trace: Option<&'a mut Trace>,
     /// NSID and cookie secret.
     pub edns: &'a EdnsConfig,
-    /// Seconds since the Unix epoch (mod 2^32), read once per batch: cookie timestamps.
+    /// Seconds since the Unix epoch (mod 2^32), read once per batch: cookie timestamps and
+    /// signature validity.
     pub now: u32,
+    /// The thread's signature cache (DNSSEC answers of signed zones).
+    pub sigs: &'a mut SigCache,
 }
 
 /// How the query arrived; decides the size limit of the reply.
@@ -42,6 +47,7 @@ impl<'a> Context<'a> {
         edns: &'a EdnsConfig,
         rotation: u64,
         now: u32,
+        sigs: &'a mut SigCache,
     ) -> Self {
         Context {
             snapshot: &serving.snapshot,
@@ -50,6 +56,7 @@ impl<'a> Context<'a> {
             trace: None,
             edns,
             now,
+            sigs,
         }
     }
 }
@@ -123,6 +130,7 @@ fn opt_reply<'c>(
     });
     OptReply {
         dnssec_ok: e.dnssec_ok,
+        compact_ok: e.dnssec_ok && e.compact_ok,
         ecs: e.ecs.map(|ecs| (ecs, 0)),
         cookie,
         nsid: cfg.nsid.as_deref().filter(|_| e.nsid),
@@ -172,6 +180,12 @@ fn answer(
             return outcome;
         }
     }
+    if q.qtype == TYPE_NXNAME {
+        // A meta-type that only appears in NSEC bitmaps (RFC 9824 §3.5).
+        outcome.rcode = rcode::FORMERR;
+        outcome.truncated = w.finish(rcode::FORMERR, false, opt.as_ref(), limit);
+        return outcome;
+    }
     if q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR {
         outcome.rcode = rcode::REFUSED;
         outcome.zone_slot = snap.zone_for(q.qname()).map_or(0, |z| z.metrics_slot);
@@ -196,6 +210,14 @@ fn answer(
     }
     outcome.zone_slot = zone.metrics_slot;
     let reserve = opt.as_ref().map_or(0, OptReply::wire_len);
+    // DNSSEC records go with the answer when the query set DO; each RRset is signed when
+    // its zone is.
+    let dnssec_ok = q.edns.is_some_and(|e| e.dnssec_ok);
+    let compact_ok = q.edns.is_some_and(|e| e.compact_ok);
+    let mut signer = dnssec_ok.then_some(Signer {
+        cache: &mut *ctx.sigs,
+        now: ctx.now,
+    });
     let mut code = rcode::NOERROR;
     let mut aa = true;
     // The name being answered (the question, then each CNAME target) and where it is.
@@ -205,33 +227,57 @@ fn answer(
     };
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
     let mut hops = 0;
-    let mut negative_zone: Option<&Zone> = None;
+    let mut negative: Option<(&Zone, Denial<'_>)> = None;
     let mut extra: &[Additional] = &[];
     for _ in 0..MAX_CHAIN {
         let owner = at.owner(0);
         let node = match lookup {
             Lookup::NxDomain => {
-                code = rcode::NXDOMAIN;
-                negative_zone = Some(zone);
+                negative = Some((zone, Denial::NoName));
                 break;
             }
             Lookup::Referral { cut, delegation } => {
                 if cut == 0 && q.qtype == TYPE_DS {
                     // The DS RRset at a cut is the parent's, answered authoritatively.
                     match &delegation.ds {
-                        Some(ds) => ds.records.iter().for_each(|r| w.answer(owner, &r.0)),
-                        None => negative_zone = Some(zone),
+                        Some(ds) => {
+                            ds.records.iter().for_each(|r| w.answer(owner, &r.0));
+                            if let Some(s) = &mut signer {
+                                s.rrsigs_of(
+                                    &mut w,
+                                    Section::Answer,
+                                    owner,
+                                    at.name,
+                                    zone,
+                                    &ds.records,
+                                );
+                            }
+                        }
+                        None => negative = Some((zone, Denial::NoDs)),
                     }
                 } else {
                     aa = w.answer_count() > 0;
-                    refer(&mut w, at.owner(cut), delegation, limit, reserve);
+                    let cut = Cut {
+                        owner: at.owner(cut),
+                        name: &at.name[cut..],
+                        zone,
+                    };
+                    refer(
+                        &mut w,
+                        &cut,
+                        delegation,
+                        signer.as_mut(),
+                        snap,
+                        limit,
+                        reserve,
+                    );
                 }
                 break;
             }
             Lookup::Node { node, .. } => node,
         };
         match node {
-            Node::Empty | Node::Delegation(_) => negative_zone = Some(zone),
+            Node::Empty | Node::Delegation(_) => negative = Some((zone, Denial::NoData(node))),
             Node::Gslb(i) => match q.qtype {
                 TYPE_A | TYPE_AAAA => {
                     let rec = &snap.gslb.records[*i];
@@ -257,28 +303,61 @@ fn answer(
                             for &t in &sel.targets {
                                 w.answer(owner, &pool.targets[t as usize].tail.0);
                             }
+                            if let Some(s) = &mut signer {
+                                // One signature per set of addresses, whatever their order.
+                                let rdatas = sel
+                                    .targets
+                                    .iter()
+                                    .map(|&t| pool.targets[t as usize].tail.rdata());
+                                s.rrsigs(
+                                    &mut w,
+                                    Section::Answer,
+                                    owner,
+                                    at.name,
+                                    zone,
+                                    q.qtype,
+                                    rec.ttl,
+                                    rdatas,
+                                );
+                            }
                         }
-                        None => negative_zone = Some(zone),
+                        None => negative = Some((zone, Denial::NoData(node))),
                     }
                 }
-                TYPE_ANY if w.answer_count() == 0 => w.answer(owner, &zone.hinfo.0),
-                _ => negative_zone = Some(zone),
+                TYPE_ANY if w.answer_count() == 0 => {
+                    w.answer(owner, &zone.hinfo.0);
+                    if let Some(s) = &mut signer {
+                        let hinfo = std::slice::from_ref(&zone.hinfo);
+                        s.rrsigs_of(&mut w, Section::Answer, owner, at.name, zone, hinfo);
+                    }
+                }
+                _ => negative = Some((zone, Denial::NoData(node))),
             },
             Node::Static(sets) => {
-                if q.qtype == TYPE_ANY && w.answer_count() == 0 {
-                    w.answer(owner, &zone.hinfo.0);
+                let found = if q.qtype == TYPE_ANY && w.answer_count() == 0 {
+                    Some(std::slice::from_ref(&zone.hinfo))
                 } else {
-                    match sets.iter().find(|s| s.rtype == q.qtype) {
-                        Some(set) => {
-                            set.records.iter().for_each(|r| w.answer(owner, &r.0));
-                            extra = &set.additional;
+                    sets.iter().find(|s| s.rtype == q.qtype).map(|set| {
+                        extra = &set.additional;
+                        &set.records[..]
+                    })
+                };
+                match found {
+                    Some(records) => {
+                        records.iter().for_each(|r| w.answer(owner, &r.0));
+                        if let Some(s) = &mut signer {
+                            s.rrsigs_of(&mut w, Section::Answer, owner, at.name, zone, records);
                         }
-                        None => negative_zone = Some(zone),
                     }
+                    None => negative = Some((zone, Denial::NoData(node))),
                 }
             }
             Node::Cname { tail, target } => {
                 w.answer(owner, &tail.0);
+                if let Some(s) = &mut signer {
+                    let cname = std::slice::from_ref(tail);
+                    s.rrsigs_of(&mut w, Section::Answer, owner, at.name, zone, cname);
+                }
                 if q.qtype == TYPE_CNAME || q.qtype == TYPE_ANY {
                     break;
                 }
@@ -304,18 +383,57 @@ fn answer(
         }
         break;
     }
-    if let Some(z) = negative_zone {
+    if let Some((z, denial)) = negative {
+        let signed = signer.is_some() && z.dnssec.is_some();
+        if matches!(denial, Denial::NoName) {
+            // A signed zone answers a DO query with a compact denial (RFC 9824): NOERROR
+            // with NXNAME in the NSEC, or NXDOMAIN to a query that set CO.
+            code = if signed && !compact_ok {
+                rcode::NOERROR
+            } else {
+                rcode::NXDOMAIN
+            };
+        }
         // The SOA owner is the zone origin: point into the question when it is a suffix.
         let soa_owner = match suffix_offset(qname, z.origin.as_bytes()) {
             Some(off) => Owner::Ptr(12 + off as u16),
             None => Owner::Name(z.origin.as_bytes()),
         };
         w.authority(soa_owner, &z.soa_negative.0);
+        if let Some(s) = &mut signer {
+            let soa = std::slice::from_ref(&z.soa_negative);
+            s.rrsigs_of(
+                &mut w,
+                Section::Authority,
+                soa_owner,
+                z.origin.as_bytes(),
+                z,
+                soa,
+            );
+            s.deny(&mut w, at.owner(0), at.name, snap, z, denial, q.qtype);
+        }
     }
     for a in extra {
-        if !w.additional_if_fits(a.owner.as_bytes(), &a.records, limit, reserve) {
+        let mark = w.mark();
+        w.additional(a.owner.as_bytes(), &a.records);
+        if let Some(s) = &mut signer {
+            let owner = Owner::Name(a.owner.as_bytes());
+            s.rrsigs_of(
+                &mut w,
+                Section::Additional,
+                owner,
+                a.owner.as_bytes(),
+                zone,
+                &a.records,
+            );
+        }
+        if !w.fits(limit, reserve) {
+            w.rollback(mark);
             break;
         }
+    }
+    if let Some(s) = &mut signer {
+        (outcome.signatures_made, outcome.signatures_cached) = s.cache.take_counts();
     }
     outcome.rcode = code;
     outcome.truncated = w.finish(code, aa, opt.as_ref(), limit);
@@ -339,12 +457,53 @@ impl<'a> At<'a> {
     }
 }
 
-/// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in AUTHORITY, then the glue
-/// of the name servers below the cut, which must fit (RFC 9471: else `finish` truncates),
+/// The zone cut a referral is for: how its name is written, the name, the parent zone.
+struct Cut<'a> {
+    owner: Owner<'a>,
+    name: &'a [u8],
+    zone: &'a Zone,
+}
+
+/// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in AUTHORITY, with DO the
+/// signed DS RRset or the NSEC proving there is none (RFC 4035 §3.1.4), then the glue of
+/// the name servers below the cut, which must fit (RFC 9471: else `finish` truncates),
 /// then sibling glue as far as it fits.
-fn refer(w: &mut Writer<'_>, cut: Owner<'_>, d: &Delegation, limit: usize, reserve: usize) {
+fn refer(
+    w: &mut Writer<'_>,
+    cut: &Cut<'_>,
+    d: &Delegation,
+    signer: Option<&mut Signer<'_>>,
+    snap: &Snapshot,
+    limit: usize,
+    reserve: usize,
+) {
     for r in &d.ns.records {
-        w.authority(cut, &r.0);
+        w.authority(cut.owner, &r.0);
+    }
+    // An unsigned parent has nothing to prove about the child.
+    if let Some(s) = signer.filter(|_| cut.zone.dnssec.is_some()) {
+        match &d.ds {
+            Some(ds) => {
+                ds.records.iter().for_each(|r| w.authority(cut.owner, &r.0));
+                s.rrsigs_of(
+                    w,
+                    Section::Authority,
+                    cut.owner,
+                    cut.name,
+                    cut.zone,
+                    &ds.records,
+                );
+            }
+            None => s.deny(
+                w,
+                cut.owner,
+                cut.name,
+                snap,
+                cut.zone,
+                Denial::NoDs,
+                TYPE_DS,
+            ),
+        }
     }
     for g in &d.glue {
         w.additional(g.owner.as_bytes(), &g.records);

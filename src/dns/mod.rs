@@ -10,5 +10,6 @@ pub mod query;
 pub mod rdata;
 pub mod response;
 pub mod rr;
+pub mod signed;
 pub mod tcp;
 pub mod udp;

@@ -45,6 +45,8 @@ pub struct Edns {
     pub payload: u16,
     pub version: u8,
     pub dnssec_ok: bool,
+    /// Compact Answers OK (RFC 9824 §5): NXDOMAIN may be signalled with a compact denial.
+    pub compact_ok: bool,
     pub ecs: Option<Ecs>,
     /// The COOKIE option (RFC 7873), well-formed.
     pub cookie: Option<QueryCookie>,
@@ -271,6 +273,7 @@ fn parse_opt(rr: &RawRr<'_>) -> Option<Edns> {
         payload: rr.class,
         version: (rr.ttl >> 16) as u8,
         dnssec_ok: rr.ttl & 0x8000 != 0,
+        compact_ok: rr.ttl & 0x4000 != 0,
         ecs: None,
         cookie: None,
         nsid: false,

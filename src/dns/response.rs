@@ -43,6 +43,8 @@ pub enum Owner<'a> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptReply<'a> {
     pub dnssec_ok: bool,
+    /// The Compact Answers OK flag (RFC 9824 §5), echoed to a DO query that set it.
+    pub compact_ok: bool,
     /// Echoed client subnet and the scope prefix we answer with.
     pub ecs: Option<(Ecs, u8)>,
     /// COOKIE option data: the client cookie and our server cookie.
@@ -89,6 +91,21 @@ const AN: usize = 1;
 const NS: usize = 2;
 const AR: usize = 3;
 
+/// A section of the message that records go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Answer = AN as isize,
+    Authority = NS as isize,
+    Additional = AR as isize,
+}
+
+/// A point in a message being written, to go back to.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    len: usize,
+    counts: [u16; 4],
+}
+
 impl<'b> Writer<'b> {
     /// Starts a response: a header to be finished later, then the question if any.
     pub fn new(buf: &'b mut Vec<u8>, h: ReplyHeader, question: Option<&[u8]>) -> Self {
@@ -117,6 +134,30 @@ impl<'b> Writer<'b> {
         self.counts[section] += 1;
     }
 
+    /// Appends one record to `section` (sections must be written in order).
+    pub fn push(&mut self, section: Section, owner: Owner<'_>, tail: &[u8]) {
+        self.record(section as usize, owner, tail);
+    }
+
+    /// Where the message is now.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            len: self.buf.len(),
+            counts: self.counts,
+        }
+    }
+
+    /// Drops what was written since `mark`.
+    pub fn rollback(&mut self, mark: Mark) {
+        self.buf.truncate(mark.len);
+        self.counts = mark.counts;
+    }
+
+    /// Whether the message, with `reserve` more bytes, is within `limit`.
+    pub fn fits(&self, limit: usize, reserve: usize) -> bool {
+        self.buf.len() + reserve <= limit
+    }
+
     pub fn answer(&mut self, owner: Owner<'_>, tail: &[u8]) {
         self.record(AN, owner, tail);
     }
@@ -134,13 +175,12 @@ impl<'b> Writer<'b> {
         limit: usize,
         reserve: usize,
     ) -> bool {
-        let (mark, count) = (self.buf.len(), self.counts[AR]);
+        let mark = self.mark();
         for t in tails {
             self.record(AR, Owner::Name(owner), &t.0);
         }
-        if self.buf.len() + reserve > limit {
-            self.buf.truncate(mark);
-            self.counts[AR] = count;
+        if !self.fits(limit, reserve) {
+            self.rollback(mark);
             return false;
         }
         true
@@ -165,7 +205,7 @@ impl<'b> Writer<'b> {
         b.extend_from_slice(&OUR_PAYLOAD.to_be_bytes());
         b.push((rcode >> 4) as u8);
         b.push(0);
-        b.push(if opt.dnssec_ok { 0x80 } else { 0 });
+        b.push(if opt.dnssec_ok { 0x80 } else { 0 } | if opt.compact_ok { 0x40 } else { 0 });
         b.push(0);
         let rdlength_at = b.len();
         b.extend_from_slice(&[0, 0]);
@@ -245,6 +285,7 @@ mod tests {
         };
         let opt = OptReply {
             dnssec_ok: true,
+            compact_ok: false,
             ecs: Some((ecs, 16)),
             cookie: Some([0xcc; 24]),
             nsid: Some(b"ns1"),

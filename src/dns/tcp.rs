@@ -10,6 +10,12 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::handler::{handle, Context, Transport};
+use crate::dnssec::SigCache;
+
+thread_local! {
+    /// The signature cache of the runtime thread serving TCP.
+    static TCP_SIGS: std::cell::RefCell<SigCache> = std::cell::RefCell::new(SigCache::default());
+}
 use crate::metrics::QueryCells;
 use crate::state::Shared;
 
@@ -108,8 +114,11 @@ async fn connection(
             let serving = shared.serving.load();
             rotation = rotation.wrapping_add(1);
             let now = super::edns::unix_now();
-            let mut ctx = Context::serving(&serving, &shared.edns, rotation, now);
-            handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
+            // Connections move between runtime threads; each thread keeps one cache.
+            TCP_SIGS.with_borrow_mut(|sigs| {
+                let mut ctx = Context::serving(&serving, &shared.edns, rotation, now, sigs);
+                handle(&mut ctx, &msg, peer.ip(), Transport::Tcp, &mut out)
+            })
         };
         let Some(outcome) = answered else {
             cells.dropped();

@@ -95,6 +95,7 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Durati
     let mut rotation = 0u64;
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
+    let mut sigs = crate::dnssec::SigCache::default();
     while !stop.load(Ordering::Relaxed) {
         let received = match receive(&mut batch, busy_poll) {
             Ok(n) => n,
@@ -112,7 +113,8 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Durati
             outcomes[i] = match (data, peer) {
                 (Some(packet), Some(peer)) => {
                     rotation = rotation.wrapping_add(1);
-                    let mut ctx = Context::serving(&serving, &shared.edns, rotation, now);
+                    let mut ctx =
+                        Context::serving(&serving, &shared.edns, rotation, now, &mut sigs);
                     let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
                     match &o {
                         None => reply.clear(),

@@ -13,6 +13,14 @@ use super::rrsig::{self, RrsetToSign, REFRESH_BEFORE_END, VALIDITY};
 /// Entries per generation; the cache holds at most two generations.
 pub const DEFAULT_CAPACITY: usize = 16_384;
 
+/// Which RRset: owner (canonical: lowercase, uncompressed), type and TTL.
+#[derive(Debug, Clone, Copy)]
+pub struct RrsetId<'a> {
+    pub owner: &'a [u8],
+    pub rtype: u16,
+    pub ttl: u32,
+}
+
 struct Entry {
     /// What was signed: key fingerprint, owner, type, TTL, canonical RDATA.
     content: Box<[u8]>,
@@ -38,6 +46,8 @@ pub struct SigCache {
     capacity: usize,
     content: Vec<u8>,
     scratch: Vec<u8>,
+    /// A buffer for the NSEC record of a denial, reused across queries.
+    pub nsec: Vec<u8>,
     /// Signatures made and signatures served from the cache, since the counters were
     /// last taken.
     made: u32,
@@ -58,24 +68,24 @@ impl SigCache {
             capacity: capacity.max(1),
             content: Vec::new(),
             scratch: Vec::new(),
+            nsec: Vec::new(),
             made: 0,
             hits: 0,
         }
     }
 
-    /// The RRSIG record tail (TYPE .. RDATA) by `key` of zone `signer` over the RRset of
-    /// `owner` (canonical: lowercase, uncompressed), `rtype` and `ttl` holding `rdatas`
-    /// (any order; duplicates ignored), valid at `now` (seconds since the epoch).
+    /// The RRSIG record tail (TYPE .. RDATA) by `key` of zone `signer` over the RRset `id`
+    /// holding `rdatas` (any order; duplicates ignored), valid at `now` (seconds since the
+    /// epoch).
     pub fn rrsig<'r>(
         &mut self,
         key: &Key,
         signer: &[u8],
-        owner: &[u8],
-        rtype: u16,
-        ttl: u32,
+        id: RrsetId<'_>,
         rdatas: impl Iterator<Item = &'r [u8]>,
         now: u32,
     ) -> &[u8] {
+        let RrsetId { owner, rtype, ttl } = id;
         // On the stack for RRsets of up to 16 records.
         let mut sorted: SmallVec<[&[u8]; 16]> = rdatas.collect();
         let n = rrsig::canonical_order(&mut sorted);

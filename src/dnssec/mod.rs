@@ -7,6 +7,7 @@ pub mod rrsig;
 
 use std::sync::Arc;
 
+pub use cache::SigCache;
 pub use key::{key_tag, Algorithm, Key, KeyError};
 
 /// The keys that sign one zone, as the snapshot holds them.

@@ -127,6 +127,11 @@ pub fn respond(
         let mut edns = Edns::new();
         edns.set_max_payload(OUR_PAYLOAD);
         edns.set_dnssec_ok(client.dnssec_ok);
+        // CO is echoed to a DO query that set it (RFC 9824 §5), unless the query's EDNS
+        // version is one we do not speak.
+        if client.dnssec_ok && client.compact_ok && !badvers {
+            edns.flags_mut().z |= 0x4000;
+        }
         if let Some(subnet) = echo {
             edns.options_mut().insert(EdnsOption::Subnet(subnet));
         }

@@ -61,6 +61,8 @@ pub struct Request {
 pub struct EdnsRequest {
     pub version: u8,
     pub dnssec_ok: bool,
+    /// Compact Answers OK (RFC 9824 §5): the EDNS flag after DO.
+    pub compact_ok: bool,
     pub max_payload: u16,
     pub subnet: Option<ClientSubnet>,
     /// The COOKIE option's data, well-formed.
@@ -218,6 +220,7 @@ fn options(packet: &[u8], question_end: usize, opt: Option<Located>) -> Option<R
             Some(EdnsRequest {
                 version: edns.version(),
                 dnssec_ok: edns.flags().dnssec_ok,
+                compact_ok: edns.flags().z & 0x4000 != 0,
                 max_payload: edns.max_payload(),
                 subnet,
                 cookie,

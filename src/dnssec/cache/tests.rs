@@ -14,9 +14,11 @@ fn sign(cache: &mut SigCache, key: &Key, owner: &str, rdatas: &[&[u8]], now: u32
         .rrsig(
             key,
             zone.as_bytes(),
-            owner.as_bytes(),
-            1,
-            60,
+            RrsetId {
+                owner: owner.as_bytes(),
+                rtype: 1,
+                ttl: 60,
+            },
             rdatas.iter().copied(),
             now,
         )
