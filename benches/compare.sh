@@ -427,35 +427,35 @@ if new & set(present):
                 if a + (r,) in by_round and b + (r,) in by_round]
     print()
     print(f"CPU us per answered query under load, median [min-max] over {sys.argv[2]} rounds")
-    print(f"{'server':12} " + " ".join(f"{w:>21}" for w in order))
+    print(f"{'server':12} " + " ".join(f"{w:>23}" for w in order))
     for s in servers:
         cells = [spread([v for k, v in by_round.items() if k[:2] == (s, w)], ".3f") for w in order]
-        print(f"{s:12} " + " ".join(f"{c:>21}" for c in cells))
+        print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
     print("per-round ratios, median [min-max]")
     pairs = [("wild", "static"), ("referral", "static"), ("nx", "static"), ("geo-wild", "geo")]
     pairs = [(a, b) for a, b in pairs if a in present and b in present]
-    print(f"{'server':12} " + " ".join(f"{a + '/' + b:>21}" for a, b in pairs))
+    print(f"{'server':12} " + " ".join(f"{a + '/' + b:>23}" for a, b in pairs))
     for s in servers:
         cells = [spread(ratios((s, a), (s, b)), ".3f") for a, b in pairs]
-        print(f"{s:12} " + " ".join(f"{c:>21}" for c in cells))
+        print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
-    print(f"{'':25} " + " ".join(f"{w:>21}" for w in order))
+    print(f"{'':25} " + " ".join(f"{w:>23}" for w in order))
     for a, b in (("gslbd", "gdnsd"), ("gslbd", "knot"), ("gslbd_signed", "knot_signed")):
         if a in servers and b in servers:
             cells = [spread(ratios((a, w), (b, w)), ".3f") for w in order]
-            print(f"{a + '/' + b:25} " + " ".join(f"{c:>21}" for c in cells))
+            print(f"{a + '/' + b:25} " + " ".join(f"{c:>23}" for c in cells))
     # Online signing: each server signed against itself unsigned, on the same DO queries.
     signed = [s for s in servers if s.endswith("_signed")]
     if signed:
         print()
         print("online signing: CPU per answered query signed/unsigned, per-round ratios, "
               "median [min-max]")
-        print(f"{'server':12} " + " ".join(f"{w:>21}" for w in order))
+        print(f"{'server':12} " + " ".join(f"{w:>23}" for w in order))
         for s in signed:
             base = s[: -len("_signed")]
             cells = [spread(ratios((s, w), (base, w)), ".3f") for w in order]
-            print(f"{base:12} " + " ".join(f"{c:>21}" for c in cells))
+            print(f"{base:12} " + " ".join(f"{c:>23}" for c in cells))
         if "gslbd_signed" not in servers:
             print("gslbd        (no signed run: this gslbd does not sign yet)")
 PY

@@ -11,6 +11,10 @@
 //! `nsec-bitmap` ORed in); wildcard answers are signed as if the name existed (RRSIG labels =
 //! owner labels); a referral to a child with DS carries an NSEC listing DS but not the DS
 //! RRset; CO (0x4000) is ignored.
+//!
+//! Knot signing the whole zone at load instead (`dnssec-signing: on`) gives the classic
+//! shapes the validators must read too: an NSEC chain, NXDOMAIN with covering NSECs, wildcard
+//! answers signed as expansions, wildcard NODATA, empty non-terminals, DS in referrals.
 
 mod common;
 
@@ -45,17 +49,19 @@ secure     DS    12345 13 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE20A6F0E3A02F
 ns1.secure A     192.0.2.55
 "#;
 
-/// Knot serving [`MASTER`] signed on the fly (its master file in `dir`).
-fn knot(dir: &Path, sign: OnlineSign) -> NameServer {
+/// [`MASTER`] written into `dir`.
+fn master(dir: &Path) -> [MasterZone; 1] {
     let file = dir.join("example.test.zone");
     std::fs::write(&file, MASTER).expect("write the master file");
-    NameServer::knot_onlinesign(
-        &[MasterZone {
-            origin: ZONE.into(),
-            file,
-        }],
-        &sign,
-    )
+    [MasterZone {
+        origin: ZONE.into(),
+        file,
+    }]
+}
+
+/// Knot serving [`MASTER`] signed on the fly (its master file in `dir`).
+fn knot(dir: &Path, sign: OnlineSign) -> NameServer {
+    NameServer::knot_onlinesign(&master(dir), &sign)
 }
 
 fn verdicts(addr: SocketAddr, anchor: &TrustAnchor, queries: &[PyQuery]) -> Vec<PyVerdict> {
@@ -328,5 +334,86 @@ fn a_wrong_trust_anchor_or_time_fails_both_validators() {
     // And now, for contrast, both pass.
     for v in verdicts(knot.addr(), &good, &queries) {
         assert!(v.valid, "{}", v.dump());
+    }
+}
+
+#[test]
+fn validators_read_the_classic_nsec_chain_of_knot_zone_signing() {
+    let dir = tempfile::tempdir().unwrap();
+    let knot = NameServer::knot_zone_signed(&master(dir.path()), "ecdsap256sha256");
+    let anchor = TrustAnchor::fetch_ksk(knot.addr(), ZONE);
+    let q = PyQuery::new;
+    let v = verdicts(
+        knot.addr(),
+        &anchor,
+        &[
+            q("host.wild.example.test.", "A"),
+            q("nope.example.test.", "A"),
+            q("www.example.test.", "TXT"),
+            q("host.wild.example.test.", "MX"),
+            q("b.deep.example.test.", "TXT"),
+            q("www.secure.example.test.", "A"),
+            q("www.sub.example.test.", "A"),
+            q("alias.example.test.", "MX"),
+        ],
+    );
+    // A wildcard answer signed as an expansion (RRSIG labels 3 < 4), with the NSEC that
+    // proves host.wild absent.
+    let wild = v[0].expect("answer");
+    assert_eq!(
+        wild.signed_as.as_deref(),
+        Some("wildcard-expansion"),
+        "{}",
+        wild.dump()
+    );
+    assert!(
+        wild.notes
+            .iter()
+            .any(|n| n.contains("host.wild.example.test. covered by")),
+        "{}",
+        wild.dump()
+    );
+    let nx = v[1].expect("nxdomain");
+    assert_eq!(nx.denial.as_deref(), Some("covering"), "{}", nx.dump());
+    assert_eq!(nx.rcode.as_deref(), Some("NXDOMAIN"), "{}", nx.dump());
+    for (i, denial) in [
+        (2, "nsec-at-name"),
+        (3, "wildcard-nodata"),
+        (4, "empty-non-terminal"),
+        (7, "nsec-at-name"),
+    ] {
+        assert_eq!(
+            v[i].expect("nodata").denial.as_deref(),
+            Some(denial),
+            "{}",
+            v[i].dump()
+        );
+    }
+    assert_eq!(
+        v[5].expect("referral").referral.as_deref(),
+        Some("signed"),
+        "{}",
+        v[5].dump()
+    );
+    assert_eq!(
+        v[6].expect("referral").referral.as_deref(),
+        Some("insecure"),
+        "{}",
+        v[6].dump()
+    );
+
+    delv(knot.addr(), &anchor, "host.wild.example.test", "A").assert_validated("wildcard");
+    for (name, rtype, nxdomain) in [
+        ("nope.example.test", "A", true),
+        ("www.example.test", "TXT", false),
+        ("host.wild.example.test", "MX", false),
+    ] {
+        let d = delv(knot.addr(), &anchor, name, rtype);
+        assert_eq!(
+            d.verdict,
+            DelvVerdict::NegativeValidated { nxdomain },
+            "delv {name} {rtype}:\n{}",
+            d.output
+        );
     }
 }

@@ -38,6 +38,16 @@ pub struct OnlineSign {
     pub nsec_bitmap: Option<Vec<&'static str>>,
 }
 
+/// How Knot signs the zones it serves.
+#[derive(Debug, Clone)]
+pub enum KnotDnssec {
+    /// On the fly, per answer (`mod-onlinesign`): compact NSEC "black lies".
+    Online(OnlineSign),
+    /// The whole zone at load (`dnssec-signing: on`) with one CSK of this Knot algorithm
+    /// name: a classic NSEC chain (RFC 4035), wildcard answers signed as expansions.
+    Zone { algorithm: &'static str },
+}
+
 impl Default for OnlineSign {
     fn default() -> Self {
         OnlineSign {
@@ -50,7 +60,7 @@ impl Default for OnlineSign {
 /// The configuration of a Knot on 127.0.0.1@`port` with everything it writes in `d`. Knot
 /// reads the master files where they are and never writes them back (zonefile-sync -1); its
 /// journal, timers, KASP database and control socket live in `d`.
-pub fn knot_conf(d: &Path, port: u16, zones: &[MasterZone], sign: Option<&OnlineSign>) -> String {
+pub fn knot_conf(d: &Path, port: u16, zones: &[MasterZone], dnssec: Option<&KnotDnssec>) -> String {
     let mut conf = format!(
         "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  \
          pidfile: \"{d}/knot.pid\"\n\
@@ -59,13 +69,20 @@ pub fn knot_conf(d: &Path, port: u16, zones: &[MasterZone], sign: Option<&Online
          log:\n  - target: stderr\n    any: notice\n",
         d = d.display()
     );
-    if let Some(sign) = sign {
+    let algorithm = match dnssec {
+        Some(KnotDnssec::Online(sign)) => Some(sign.algorithm),
+        Some(KnotDnssec::Zone { algorithm }) => Some(*algorithm),
+        None => None,
+    };
+    if let Some(algorithm) = algorithm {
         let _ = write!(
             conf,
-            "policy:\n  - id: online\n    algorithm: {}\n    single-type-signing: on\n\
-             mod-onlinesign:\n  - id: online\n    policy: online\n",
-            sign.algorithm
+            "policy:\n  - id: signing\n    algorithm: {algorithm}\n    \
+             single-type-signing: on\n"
         );
+    }
+    if let Some(KnotDnssec::Online(sign)) = dnssec {
+        conf.push_str("mod-onlinesign:\n  - id: online\n    policy: signing\n");
         if let Some(types) = &sign.nsec_bitmap {
             let _ = writeln!(conf, "    nsec-bitmap: [{}]", types.join(", "));
         }
@@ -76,8 +93,12 @@ pub fn knot_conf(d: &Path, port: u16, zones: &[MasterZone], sign: Option<&Online
          zonefile-load: whole\n    journal-content: none\n    semantic-checks: off\n",
         d = d.display()
     );
-    if sign.is_some() {
-        conf.push_str("    module: mod-onlinesign/online\n");
+    match dnssec {
+        Some(KnotDnssec::Online(_)) => conf.push_str("    module: mod-onlinesign/online\n"),
+        Some(KnotDnssec::Zone { .. }) => {
+            conf.push_str("    dnssec-signing: on\n    dnssec-policy: signing\n")
+        }
+        None => {}
     }
     conf.push_str("zone:\n");
     for z in zones {
@@ -211,17 +232,25 @@ impl NameServer {
     /// and waits until each answers its SOA and its DNSKEY RRset (Knot generates the keys in
     /// its KASP database in the temp dir when it loads the zone).
     pub fn knot_onlinesign(zones: &[MasterZone], sign: &OnlineSign) -> NameServer {
-        let mut server = NameServer::knot_with(zones, Some(sign));
+        let mut server = NameServer::knot_with(zones, Some(&KnotDnssec::Online(sign.clone())));
         server.wait_signed(zones);
         server
     }
 
-    fn knot_with(zones: &[MasterZone], sign: Option<&OnlineSign>) -> NameServer {
+    /// Starts Knot on `zones`, each signed whole when loaded (`dnssec-signing: on`, one CSK of
+    /// `algorithm` that Knot generates, an NSEC chain), and waits for the DNSKEY RRsets.
+    pub fn knot_zone_signed(zones: &[MasterZone], algorithm: &'static str) -> NameServer {
+        let mut server = NameServer::knot_with(zones, Some(&KnotDnssec::Zone { algorithm }));
+        server.wait_signed(zones);
+        server
+    }
+
+    fn knot_with(zones: &[MasterZone], dnssec: Option<&KnotDnssec>) -> NameServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let port = free_port();
         let conf_path = d.join("knot.conf");
-        std::fs::write(&conf_path, knot_conf(d, port, zones, sign)).expect("write knot.conf");
+        std::fs::write(&conf_path, knot_conf(d, port, zones, dnssec)).expect("write knot.conf");
         let log = d.join("knot.log");
         let mut cmd = Command::new(find_binary(Implementation::Knot));
         cmd.arg("-c").arg(&conf_path);
