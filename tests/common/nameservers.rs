@@ -1,7 +1,9 @@
 //! Independent authoritative servers to compare gslbd with: NSD and Knot DNS (Debian packages
 //! `nsd` and `knot`, which `scripts/test` installs), each started on master files in temporary
 //! directories, on 127.0.0.1 with a free port, as the current user, without zone transfers,
-//! control channel or chroot. Dropping one stops it by pid.
+//! control channel or chroot. Dropping one stops it by pid. Knot can also sign what it serves,
+//! on the fly (`mod-onlinesign`) or the whole zone at load, with keys it generates itself:
+//! the reference signers of the DNSSEC tests.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
