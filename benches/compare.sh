@@ -5,6 +5,7 @@
 #   benches/compare.sh            # ROUNDS=3 DURATION=5 by default
 #   ROUNDS=5 DURATION=8 benches/compare.sh
 #   WORKLOADS="static wild referral" benches/compare.sh
+#   benches/compare.sh --signed   # DNSSEC: online signing against the unsigned zone (below)
 #
 # Workloads (WORKLOADS chooses among them, all by default):
 #   static    www.example.test A, an exact name
@@ -23,14 +24,35 @@
 # server CPU microseconds per answered query (the stable figure), unloaded p50/p99 (one query
 # in flight, client on the other CPU; once with a client that sleeps while it waits and once
 # with one that polls, so that only the server's wake-up counts) and RSS; then the
-# gslbd/gdnsd ratios. `gslbd-bp` is gslbd with `--udp-busy-poll 200`, measured unloaded only. Every run is bounded in time; only the
+# gslbd/gdnsd ratios. `gslbd_bp` is gslbd with `--udp-busy-poll 200`, measured unloaded only. Every run is bounded in time; only the
 # processes this script starts are stopped, by pid. The workloads in UNLOADED (static and geo
 # by default) are also measured unloaded; the others only under load, for their CPU per query.
 # Last comes a table of CPU per query for every workload, with the spread over rounds, the
 # per-round ratios wildcard/exact and referral/exact for each server, and gslbd/gdnsd and
 # gslbd/knot for each workload.
+#
+# --signed (or SIGNED=1): the cost of online DNSSEC signing. Every query has the DO bit (the
+# `-do.bin` query files), and each server runs twice on the same zone: unsigned, and signed
+# on the fly with one ECDSA P-256 key (a CSK). Knot signs with mod-onlinesign (policy
+# ecdsap256sha256, single-type-signing; Knot generates the key in its KASP database and
+# denies with NSEC "black lies"). gslbd signs with a key made by
+# `dnssec-keygen -a ECDSAP256SHA256 -f KSK` in a copy of the zones directory, named in the
+# zone's `"dnssec": {"keys": ["K<zone>.+013+<tag>"]}`; when this gslbd does not sign yet (`gslbd
+# check` rejects the field, or the answer carries no RRSIG) its signed line is skipped with a
+# message saying why. gdnsd has no DNSSEC and is not run. Workloads: static, wild, referral
+# and nx (a name that does not exist, 1,000 names, so denial is signed too) by default;
+# loaded runs only. Besides the usual tables it prints CPU per answered query signed and
+# unsigned per server and workload and the per-round ratio signed/unsigned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SIGNED=${SIGNED:-0}
+for arg in "$@"; do
+  case $arg in
+    --signed) SIGNED=1 ;;
+    *) echo "usage: benches/compare.sh [--signed]" >&2; exit 2 ;;
+  esac
+done
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
@@ -39,11 +61,20 @@ PORT_GSLBD=${PORT_GSLBD:-5392}
 PORT_GDNSD=${PORT_GDNSD:-5391}
 PORT_KNOT=${PORT_KNOT:-5393}
 PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
+PORT_KNOT_SIGNED=${PORT_KNOT_SIGNED:-5395}
+PORT_GSLBD_SIGNED=${PORT_GSLBD_SIGNED:-5396}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
-ALL_WORKLOADS="static geo wild referral geo-wild"
-WORKLOADS=${WORKLOADS:-$ALL_WORKLOADS}
-UNLOADED=${UNLOADED:-static geo}
+ALL_WORKLOADS="static geo wild referral geo-wild nx"
+if [ "$SIGNED" = 1 ]; then
+  WORKLOADS=${WORKLOADS:-static wild referral nx}
+  UNLOADED=${UNLOADED:-}
+  QSUFFIX=-do
+else
+  WORKLOADS=${WORKLOADS:-static geo wild referral geo-wild}
+  UNLOADED=${UNLOADED:-static geo}
+  QSUFFIX=
+fi
 for w in $WORKLOADS $UNLOADED; do
   case " $ALL_WORKLOADS " in
     *" $w "*) ;;
@@ -53,20 +84,21 @@ done
 has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; } # list word
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need gdnsd || ! need knotd || ! need dig || ! need taskset; then
-  echo "installing gdnsd, knot, dnsutils" >&2
+if ! need gdnsd || ! need knotd || ! need dig || ! need taskset || ! need dnssec-keygen; then
+  echo "installing gdnsd, knot, dnsutils, bind9-utils" >&2
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq gdnsd knot dnsutils util-linux >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq gdnsd knot dnsutils bind9-utils util-linux >/dev/null
 fi
 
 echo "building (release)" >&2
 cargo build --release --quiet --bin gslbd --example loadgen --example gen_bench_data
 BIN=target/release
 DATA="$OUT/data"
-# A data set from before the wildcard and referral workloads lacks their queries: make it anew
-# (deterministic: the databases come out the same).
-if [ ! -f "$DATA/geo/location.mmdb" ] || [ ! -f "$DATA/queries/geo-wild.bin" ]; then
+# A data set from before the wildcard and referral workloads, or the DO query files, lacks
+# their queries: make it anew (deterministic: the databases come out the same).
+if [ ! -f "$DATA/geo/location.mmdb" ] || [ ! -f "$DATA/queries/geo-wild.bin" ] ||
+  [ ! -f "$DATA/queries/static-do.bin" ]; then
   echo "generating the data set (databases of ~340k networks, 5000 client subnets)" >&2
   "$BIN/examples/gen_bench_data" "$DATA" 400000
 fi
@@ -124,23 +156,70 @@ cp "$WORK/gdnsd/zones/example.test" "$WORK/knot/zones/example.test.zone"
 sed -i '/DYNA/d' "$WORK/knot/zones/example.test.zone"
 sed -i 's/^@ SOA ns1 hostmaster/@ SOA ns1.example.test. hostmaster.example.test./' "$WORK/knot/zones/example.test.zone"
 sed -i '1a $ORIGIN example.test.' "$WORK/knot/zones/example.test.zone"
-cat > "$WORK/knot/knot.conf" <<CONF
+knot_conf() { # dir port signed(0|1): Knot's configuration, everything it writes in dir
+  local dir=$1 port=$2 signed=$3
+  cat <<CONF
 server:
-    listen: 127.0.0.1@$PORT_KNOT
-    rundir: $WORK/knot/run
+    listen: 127.0.0.1@$port
+    rundir: $dir/run
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
 database:
-    storage: $WORK/knot/db
+    storage: $dir/db
 log:
   - target: stderr
     any: warning
+CONF
+  if [ "$signed" = 1 ]; then
+    cat <<CONF
+policy:
+  - id: online
+    algorithm: ecdsap256sha256
+    single-type-signing: on
+mod-onlinesign:
+  - id: online
+    policy: online
+CONF
+  fi
+  cat <<CONF
 zone:
   - domain: example.test
-    storage: $WORK/knot/zones
+    storage: $dir/zones
     file: example.test.zone
 CONF
+  [ "$signed" = 1 ] && echo "    module: mod-onlinesign/online"
+  return 0
+}
+knot_conf "$WORK/knot" "$PORT_KNOT" 0 > "$WORK/knot/knot.conf"
+if [ "$SIGNED" = 1 ]; then
+  # The same zone file, signed on the fly; its own database (KASP keys, journal, timers).
+  mkdir -p "$WORK/knot_signed/run" "$WORK/knot_signed/db" "$WORK/knot_signed/zones"
+  cp "$WORK/knot/zones/example.test.zone" "$WORK/knot_signed/zones/"
+  knot_conf "$WORK/knot_signed" "$PORT_KNOT_SIGNED" 1 > "$WORK/knot_signed/knot.conf"
+fi
+
+# --- gslbd signed: the generated zone with a CSK made by dnssec-keygen ---
+GSLBD_SIGNS=0
+if [ "$SIGNED" = 1 ]; then
+  SZONES="$WORK/gslbd_signed/zones"
+  mkdir -p "$SZONES"
+  cp "$DATA/zones/"*.json "$SZONES/"
+  key=$(dnssec-keygen -q -K "$SZONES" -a ECDSAP256SHA256 -f KSK example.test)
+  python3 - "$SZONES/example.test.json" "$key" <<'PY'
+import json, sys
+path, key = sys.argv[1], sys.argv[2]
+zone = json.load(open(path))
+zone["dnssec"] = {"keys": [key]}
+json.dump(zone, open(path, "w"), indent=1)
+PY
+  if "$BIN/gslbd" check --zones "$SZONES" --geo "$DATA/geo" >"$WORK/gslbd_signed.check" 2>&1; then
+    GSLBD_SIGNS=1
+  else
+    echo "skipping gslbd's signed run: this gslbd does not sign yet (gslbd check rejects" \
+      "the zone's \"dnssec\" field: $(grep -m1 -i 'error\|dnssec' "$WORK/gslbd_signed.check" || head -n1 "$WORK/gslbd_signed.check"))" >&2
+  fi
+fi
 
 start() { # name, command...
   local name=$1; shift
@@ -152,10 +231,23 @@ start() { # name, command...
 # server gets one core and one thread to answer on.
 start gslbd "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
   --listen "127.0.0.1:$PORT_GSLBD" --admin off --no-watch --udp-threads 1
-start gslbd_bp "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
-  --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-threads 1 --udp-busy-poll 200
-start gdnsd gdnsd -c "$WORK/gdnsd" start
 start knot knotd -c "$WORK/knot/knot.conf"
+if [ "$SIGNED" = 1 ]; then
+  SERVERS="gslbd knot knot_signed"
+  start knot_signed knotd -c "$WORK/knot_signed/knot.conf"
+  if [ "$GSLBD_SIGNS" = 1 ]; then
+    SERVERS="gslbd gslbd_signed knot knot_signed"
+    start gslbd_signed "$BIN/gslbd" serve --zones "$SZONES" --geo "$DATA/geo" \
+      --listen "127.0.0.1:$PORT_GSLBD_SIGNED" --admin off --no-watch --udp-threads 1
+  fi
+else
+  SERVERS="gslbd gslbd_bp gdnsd knot"
+  start gslbd_bp "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
+    --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-threads 1 --udp-busy-poll 200
+  start gdnsd gdnsd -c "$WORK/gdnsd" start
+fi
+port_of() { local v="PORT_$(tr a-z A-Z <<<"$1")"; echo "${!v}"; } # server
+pid_of() { local v="PID_$1"; echo "${!v}"; } # server
 
 wait_ready() { # port
   for _ in $(seq 1 100); do
@@ -167,19 +259,40 @@ wait_ready() { # port
   echo "server on port $1 did not answer; logs in $WORK" >&2
   return 1
 }
-for p in $PORT_GSLBD $PORT_GSLBD_BP $PORT_GDNSD $PORT_KNOT; do wait_ready "$p"; done
+for s in $SERVERS; do wait_ready "$(port_of "$s")"; done
 # Knot pins its worker threads to CPUs by itself; put every thread of every server back on
 # the server CPU so none shares a core with the load generator.
-for pid in "$PID_gslbd" "$PID_gslbd_bp" "$PID_gdnsd" "$PID_knot"; do taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null; done
-for p in $PORT_GSLBD $PORT_GDNSD; do
-  got=$(dig @127.0.0.1 -p "$p" geo.example.test +subnet=81.2.0.0/24 +short)
-  echo "port $p geo answer for a sample client: $got" >&2
-done
+for s in $SERVERS; do taskset -a -p -c "$SERVER_CPU" "$(pid_of "$s")" >/dev/null; done
+if [ "$SIGNED" = 1 ]; then
+  # A signed server must sign: an RRSIG with the answer (else the line would measure an
+  # unsigned answer under a signed name).
+  for s in $SERVERS; do
+    case $s in *_signed) ;; *) continue ;; esac
+    if ! dig +dnssec +norec +time=1 +tries=1 @127.0.0.1 -p "$(port_of "$s")" www.example.test A |
+      grep -q 'RRSIG[[:space:]]*A 13'; then
+      if [ "$s" = gslbd_signed ]; then
+        echo "skipping gslbd's signed run: gslbd accepts the \"dnssec\" field but its answer" \
+          "carries no RRSIG" >&2
+        kill "$PID_gslbd_signed" 2>/dev/null || true
+        SERVERS="gslbd knot knot_signed"
+      else
+        echo "$s does not sign (no RRSIG with www.example.test A); logs in $WORK" >&2
+        exit 1
+      fi
+    fi
+  done
+  echo "Knot's DNSKEY: $(dig +short @127.0.0.1 -p "$PORT_KNOT_SIGNED" example.test DNSKEY)" >&2
+else
+  for p in $PORT_GSLBD $PORT_GDNSD; do
+    got=$(dig @127.0.0.1 -p "$p" geo.example.test +subnet=81.2.0.0/24 +short)
+    echo "port $p geo answer for a sample client: $got" >&2
+  done
+fi
 
 # Which server answers which workload: Knot has no GeoDNS; gslbd_bp is measured unloaded only.
 serves() { # server workload
   case "$1:$2" in
-    knot:geo | knot:geo-wild) return 1 ;;
+    knot*:geo | knot*:geo-wild) return 1 ;;
     gslbd_bp:*) has "$UNLOADED" "$2" ;;
     *) return 0 ;;
   esac
@@ -192,21 +305,25 @@ probe() { # workload
     wild) echo host.wild.example.test ;;
     referral) echo www.sub.example.test ;;
     geo-wild) echo edge.cdn.example.test +subnet=81.2.0.0/24 ;;
+    nx) echo nx0.example.test ;;
   esac
 }
 # What a server sends for a workload's query: status, flags, section counts and size (no
 # cookie, as loadgen sends none). CPU figures compare like with like only where these match.
+# Signed runs ask with DO, as the -do.bin queries do.
+DIG_DO=""
+[ "$SIGNED" = 1 ] && DIG_DO=+dnssec
 shape() { # port workload
   # shellcheck disable=SC2046
-  dig +norec +nocookie +time=1 +tries=1 @127.0.0.1 -p "$1" $(probe "$2") |
+  dig +norec +nocookie $DIG_DO +time=1 +tries=1 @127.0.0.1 -p "$1" $(probe "$2") |
     awk '/status:/ { s = $6 } /^;; flags:/ { sub(/^;; flags: /, ""); f = $0 }
          /MSG SIZE/ { n = $NF } END { printf "%s flags: %s; %s bytes\n", s, f, n }'
 }
 for w in $WORKLOADS; do
-  for s in gslbd gdnsd knot; do
+  for s in $SERVERS; do
+    [ "$s" = gslbd_bp ] && continue
     serves "$s" "$w" || continue
-    port_var="PORT_$(tr a-z A-Z <<<"$s")"
-    echo "$w on $s: $(shape "${!port_var}" "$w")" >&2
+    echo "$w on $s: $(shape "$(port_of "$s")" "$w")" >&2
   done
 done
 
@@ -221,7 +338,7 @@ run() { # server pid port workload window seconds [sockets] [spin] [label]
   local spin=${8:-0} label=${9:-$5}
   local t0 t1 out
   t0=$(ticks "$pid")
-  out=$(SPIN=$spin taskset -c "$LOAD_CPU" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload.bin" "$seconds" "$window" "$sockets" 32)
+  out=$(SPIN=$spin taskset -c "$LOAD_CPU" "$BIN/examples/loadgen" "$port" "$DATA/queries/$workload$QSUFFIX.bin" "$seconds" "$window" "$sockets" 32)
   t1=$(ticks "$pid")
   local answered
   answered=$(sed 's/.*answered=\([0-9]*\).*/\1/' <<<"$out")
@@ -230,19 +347,18 @@ run() { # server pid port workload window seconds [sockets] [spin] [label]
   echo "$server $workload window=$label $out cpu_us=$cpu round=$ROUND" >> "$RESULTS"
 }
 
-SERVERS="gslbd gslbd_bp gdnsd knot"
 for ROUND in $(seq 1 "$ROUNDS"); do
   echo "round $ROUND/$ROUNDS" >&2
   for s in $SERVERS; do
-    pid_var="PID_$s"; port_var="PORT_$(tr a-z A-Z <<<"$s")"
+    pid=$(pid_of "$s"); port=$(port_of "$s")
     for w in $WORKLOADS; do
       serves "$s" "$w" || continue
-      [ "$s" != gslbd_bp ] && run "$s" "${!pid_var}" "${!port_var}" "$w" 256 "$DURATION"
+      [ "$s" != gslbd_bp ] && run "$s" "$pid" "$port" "$w" 256 "$DURATION"
       has "$UNLOADED" "$w" || continue
-      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1
+      run "$s" "$pid" "$port" "$w" 1 2 1
       # One query in flight and a client that polls instead of sleeping: only the server's
       # own wake-up (tens of microseconds for an idle vCPU here) is left in the latency.
-      run "$s" "${!pid_var}" "${!port_var}" "$w" 1 2 1 1 spin
+      run "$s" "$pid" "$port" "$w" 1 2 1 1 spin
     done
   done
 done
@@ -251,7 +367,10 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo
 echo "machine: $(nproc) CPUs, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //'), $(uname -r)"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ), rounds: $ROUNDS x ${DURATION}s, servers on CPU $SERVER_CPU, load on CPU $LOAD_CPU"
-echo "RSS (KiB): gslbd $(rss "$PID_gslbd"), gdnsd $(rss "$PID_gdnsd"), knot $(rss "$PID_knot")"
+rss_line="RSS (KiB):"
+for s in $SERVERS; do [ "$s" = gslbd_bp ] || rss_line="$rss_line $s $(rss "$(pid_of "$s")"),"; done
+echo "${rss_line%,}"
+[ "$SIGNED" = 1 ] && echo "signed run: every query with DO (queries/*-do.bin); *_signed = the same zone signed online"
 echo
 python3 - "$RESULTS" "$ROUNDS" <<'PY'
 import re, statistics, sys
@@ -264,12 +383,12 @@ for line in open(sys.argv[1]):
 def med(server, workload, window, key):
     r = rows.get((server, workload, window))
     return statistics.median(float(x[key]) for x in r) if r else None
-print(f"{'server':8} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9} {'poll_p50':>9} {'poll_p99':>9}")
+print(f"{'server':12} {'workload':8} {'qps':>9} {'lost':>6} {'p50us':>6} {'p99us':>6} {'cpu_us/q':>9} {'idle_p50':>9} {'idle_p99':>9} {'poll_p50':>9} {'poll_p99':>9}")
 def cell(v, fmt):
     return format(v, fmt) if v is not None else format("-", ">" + fmt.split(".")[0].rstrip("f"))
 for (server, workload) in sorted({(k[0], k[1]) for k in rows}):
     g = lambda k, w="256": med(server, workload, w, k)
-    print(f"{server:8} {workload:8} {cell(g('qps'), '9.0f')} {cell(g('lost'), '6.0f')} "
+    print(f"{server:12} {workload:8} {cell(g('qps'), '9.0f')} {cell(g('lost'), '6.0f')} "
           f"{cell(g('p50_us'), '6.0f')} {cell(g('p99_us'), '6.0f')} {cell(g('cpu_us'), '9.3f')} "
           f"{cell(g('p50_us', '1'), '9.0f')} {cell(g('p99_us', '1'), '9.0f')} "
           f"{cell(g('p50_us', 'spin'), '9.0f')} {cell(g('p99_us', 'spin'), '9.0f')}")
@@ -292,11 +411,12 @@ for (server, workload, window), r in rows.items():
     if window == "256":
         for x in r:
             by_round[(server, workload, x.get("round"))] = float(x["cpu_us"])
-new = {"wild", "referral", "geo-wild"}
+new = {"wild", "referral", "geo-wild", "nx"}
 present = sorted({k[1] for k in by_round})
 if new & set(present):
-    order = [w for w in ("static", "wild", "referral", "geo", "geo-wild") if w in present]
-    servers = [s for s in ("gslbd", "gdnsd", "knot") if any(k[0] == s for k in by_round)]
+    order = [w for w in ("static", "wild", "referral", "nx", "geo", "geo-wild") if w in present]
+    servers = [s for s in ("gslbd", "gslbd_signed", "gdnsd", "knot", "knot_signed")
+               if any(k[0] == s for k in by_round)]
     rounds = sorted({k[2] for k in by_round}, key=lambda r: int(r or 0))
     def spread(vals, fmt):
         if not vals:
@@ -307,21 +427,35 @@ if new & set(present):
                 if a + (r,) in by_round and b + (r,) in by_round]
     print()
     print(f"CPU us per answered query under load, median [min-max] over {sys.argv[2]} rounds")
-    print(f"{'server':8} " + " ".join(f"{w:>21}" for w in order))
+    print(f"{'server':12} " + " ".join(f"{w:>23}" for w in order))
     for s in servers:
         cells = [spread([v for k, v in by_round.items() if k[:2] == (s, w)], ".3f") for w in order]
-        print(f"{s:8} " + " ".join(f"{c:>21}" for c in cells))
+        print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
     print("per-round ratios, median [min-max]")
-    pairs = [("wild", "static"), ("referral", "static"), ("geo-wild", "geo")]
+    pairs = [("wild", "static"), ("referral", "static"), ("nx", "static"), ("geo-wild", "geo")]
     pairs = [(a, b) for a, b in pairs if a in present and b in present]
-    print(f"{'server':8} " + " ".join(f"{a + '/' + b:>21}" for a, b in pairs))
+    print(f"{'server':12} " + " ".join(f"{a + '/' + b:>23}" for a, b in pairs))
     for s in servers:
         cells = [spread(ratios((s, a), (s, b)), ".3f") for a, b in pairs]
-        print(f"{s:8} " + " ".join(f"{c:>21}" for c in cells))
+        print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
-    print(f"{'':11} " + " ".join(f"{w:>21}" for w in order))
-    for other in ("gdnsd", "knot"):
-        cells = [spread(ratios(("gslbd", w), (other, w)), ".3f") for w in order]
-        print(f"{'gslbd/' + other:11} " + " ".join(f"{c:>21}" for c in cells))
+    print(f"{'':25} " + " ".join(f"{w:>23}" for w in order))
+    for a, b in (("gslbd", "gdnsd"), ("gslbd", "knot"), ("gslbd_signed", "knot_signed")):
+        if a in servers and b in servers:
+            cells = [spread(ratios((a, w), (b, w)), ".3f") for w in order]
+            print(f"{a + '/' + b:25} " + " ".join(f"{c:>23}" for c in cells))
+    # Online signing: each server signed against itself unsigned, on the same DO queries.
+    signed = [s for s in servers if s.endswith("_signed")]
+    if signed:
+        print()
+        print("online signing: CPU per answered query signed/unsigned, per-round ratios, "
+              "median [min-max]")
+        print(f"{'server':12} " + " ".join(f"{w:>23}" for w in order))
+        for s in signed:
+            base = s[: -len("_signed")]
+            cells = [spread(ratios((s, w), (base, w)), ".3f") for w in order]
+            print(f"{base:12} " + " ".join(f"{c:>23}" for c in cells))
+        if "gslbd_signed" not in servers:
+            print("gslbd        (no signed run: this gslbd does not sign yet)")
 PY

@@ -6,7 +6,8 @@
 //!
 //! Writes OUT_DIR/geo/{location.mmdb, asn.mmdb, regions.json}, OUT_DIR/zones/example.test.json,
 //! and OUT_DIR/queries/{static.bin, geo.bin, geo-isp.bin, nx.bin, wild.bin, referral.bin,
-//! geo-wild.bin}. Deterministic (fixed seed).
+//! geo-wild.bin}, each also as `NAME-do.bin`: the same queries with the EDNS DO bit set, for
+//! signed runs. Deterministic (fixed seed).
 //!
 //! The zone also holds a static wildcard (`*.wild`), a delegation (`sub`, one in-bailiwick
 //! name server with glue and one out of the zone) and a GSLB wildcard (`*.cdn`, the same
@@ -87,13 +88,44 @@ fn query(name: &str, qtype: u16, ecs: Option<(IpAddr, u8)>) -> Vec<u8> {
     p
 }
 
+/// Writes `queries` to `path` (`NAME.bin`) and the same with DO set to `NAME-do.bin`.
 fn write_queries(path: &Path, queries: &[Vec<u8>]) {
-    let mut out = Vec::new();
-    for q in queries {
-        out.extend_from_slice(&(q.len() as u16).to_be_bytes());
-        out.extend_from_slice(q);
+    let frame = |queries: &mut dyn Iterator<Item = Vec<u8>>| {
+        let mut out = Vec::new();
+        for q in queries {
+            out.extend_from_slice(&(q.len() as u16).to_be_bytes());
+            out.extend_from_slice(&q);
+        }
+        out
+    };
+    std::fs::write(path, frame(&mut queries.iter().cloned())).expect("write queries");
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let with_do = path.with_file_name(format!("{stem}-do.bin"));
+    std::fs::write(
+        with_do,
+        frame(&mut queries.iter().map(|q| set_dnssec_ok(q))),
+    )
+    .expect("write DO queries");
+}
+
+/// `q` (as [`query`] makes it: one question, then the OPT record and its options last) with
+/// the DO bit (RFC 3225: the top bit of the OPT TTL's flags) set.
+fn set_dnssec_ok(q: &[u8]) -> Vec<u8> {
+    let mut q = q.to_vec();
+    // Skip the header and the question name, type and class.
+    let mut at = 12;
+    while q[at] != 0 {
+        at += 1 + q[at] as usize;
     }
-    std::fs::write(path, out).expect("write queries");
+    at += 1 + 4;
+    // The OPT record: owner (root, 1 byte), type, class, then TTL = ext rcode, version, flags.
+    assert_eq!(
+        &q[at..at + 3],
+        &[0, 0, 41],
+        "an OPT record after the question"
+    );
+    q[at + 7] |= 0x80;
+    q
 }
 
 fn main() {

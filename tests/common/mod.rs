@@ -5,6 +5,7 @@ pub mod dnssec;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;
+pub mod validators;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -401,6 +402,17 @@ pub fn with_edns(mut m: Message, payload: u16) -> Message {
     e.set_max_payload(payload);
     e.set_version(0);
     m.set_edns(e);
+    m
+}
+
+/// The same query with the DO bit set (EDNS(0) with payload 1232 added when absent).
+pub fn with_dnssec_ok(m: Message) -> Message {
+    let mut m = if m.edns.is_some() {
+        m
+    } else {
+        with_edns(m, 1232)
+    };
+    m.edns.as_mut().unwrap().set_dnssec_ok(true);
     m
 }
 

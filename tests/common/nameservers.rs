@@ -1,7 +1,9 @@
 //! Independent authoritative servers to compare gslbd with: NSD and Knot DNS (Debian packages
 //! `nsd` and `knot`, which `scripts/test` installs), each started on master files in temporary
 //! directories, on 127.0.0.1 with a free port, as the current user, without zone transfers,
-//! control channel or chroot. Dropping one stops it by pid.
+//! control channel or chroot. Dropping one stops it by pid. Knot can also sign what it serves,
+//! on the fly (`mod-onlinesign`) or the whole zone at load, with keys it generates itself:
+//! the reference signers of the DNSSEC tests.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use super::{decode, encode, query, with_edns, STOP_DEADLINE};
+use super::{decode, encode, query, with_dnssec_ok, with_edns, STOP_DEADLINE};
 
 /// How long NSD or Knot may take to load the zones and answer.
 pub const READY_DEADLINE: Duration = Duration::from_secs(15);
@@ -23,6 +25,93 @@ pub const READY_DEADLINE: Duration = Duration::from_secs(15);
 pub struct MasterZone {
     pub origin: String,
     pub file: PathBuf,
+}
+
+/// Knot's online signing (`mod-onlinesign`) of every zone it serves, with a key policy that
+/// Knot applies itself: it generates one key of `algorithm` (a CSK, `single-type-signing`)
+/// in its KASP database when it loads the zone.
+#[derive(Debug, Clone)]
+pub struct OnlineSign {
+    /// A Knot algorithm name: `ecdsap256sha256`, `ed25519`.
+    pub algorithm: &'static str,
+    /// `nsec-bitmap`: the types Knot's NSEC "black lie" lists for a name that does not exist
+    /// (Knot also ORs them into the NSEC of an existing name's NODATA). `None` keeps Knot's
+    /// default, `[A, AAAA]`; `["TYPE128"]` makes the RFC 9824 NXNAME shape.
+    pub nsec_bitmap: Option<Vec<&'static str>>,
+}
+
+/// How Knot signs the zones it serves.
+#[derive(Debug, Clone)]
+pub enum KnotDnssec {
+    /// On the fly, per answer (`mod-onlinesign`): compact NSEC "black lies".
+    Online(OnlineSign),
+    /// The whole zone at load (`dnssec-signing: on`) with one CSK of this Knot algorithm
+    /// name: a classic NSEC chain (RFC 4035), wildcard answers signed as expansions.
+    Zone { algorithm: &'static str },
+}
+
+impl Default for OnlineSign {
+    fn default() -> Self {
+        OnlineSign {
+            algorithm: "ecdsap256sha256",
+            nsec_bitmap: None,
+        }
+    }
+}
+
+/// The configuration of a Knot on 127.0.0.1@`port` with everything it writes in `d`. Knot
+/// reads the master files where they are and never writes them back (zonefile-sync -1); its
+/// journal, timers, KASP database and control socket live in `d`.
+pub fn knot_conf(d: &Path, port: u16, zones: &[MasterZone], dnssec: Option<&KnotDnssec>) -> String {
+    let mut conf = format!(
+        "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  \
+         pidfile: \"{d}/knot.pid\"\n\
+         database:\n  storage: \"{d}\"\n\
+         control:\n  listen: \"{d}/knot.sock\"\n\
+         log:\n  - target: stderr\n    any: notice\n",
+        d = d.display()
+    );
+    let algorithm = match dnssec {
+        Some(KnotDnssec::Online(sign)) => Some(sign.algorithm),
+        Some(KnotDnssec::Zone { algorithm }) => Some(*algorithm),
+        None => None,
+    };
+    if let Some(algorithm) = algorithm {
+        let _ = write!(
+            conf,
+            "policy:\n  - id: signing\n    algorithm: {algorithm}\n    \
+             single-type-signing: on\n"
+        );
+    }
+    if let Some(KnotDnssec::Online(sign)) = dnssec {
+        conf.push_str("mod-onlinesign:\n  - id: online\n    policy: signing\n");
+        if let Some(types) = &sign.nsec_bitmap {
+            let _ = writeln!(conf, "    nsec-bitmap: [{}]", types.join(", "));
+        }
+    }
+    let _ = write!(
+        conf,
+        "template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    \
+         zonefile-load: whole\n    journal-content: none\n    semantic-checks: off\n",
+        d = d.display()
+    );
+    match dnssec {
+        Some(KnotDnssec::Online(_)) => conf.push_str("    module: mod-onlinesign/online\n"),
+        Some(KnotDnssec::Zone { .. }) => {
+            conf.push_str("    dnssec-signing: on\n    dnssec-policy: signing\n")
+        }
+        None => {}
+    }
+    conf.push_str("zone:\n");
+    for z in zones {
+        let _ = write!(
+            conf,
+            "  - domain: \"{}\"\n    file: \"{}\"\n",
+            z.origin,
+            absolute(&z.file).display()
+        );
+    }
+    conf
 }
 
 /// Which implementation a [`NameServer`] runs.
@@ -138,32 +227,32 @@ impl NameServer {
 
     /// Starts Knot on `zones` and waits until it answers every zone's SOA.
     pub fn knot(zones: &[MasterZone]) -> NameServer {
+        NameServer::knot_with(zones, None)
+    }
+
+    /// Starts Knot on `zones`, every zone signed on the fly by `mod-onlinesign` with `sign`,
+    /// and waits until each answers its SOA and its DNSKEY RRset (Knot generates the keys in
+    /// its KASP database in the temp dir when it loads the zone).
+    pub fn knot_onlinesign(zones: &[MasterZone], sign: &OnlineSign) -> NameServer {
+        let mut server = NameServer::knot_with(zones, Some(&KnotDnssec::Online(sign.clone())));
+        server.wait_signed(zones);
+        server
+    }
+
+    /// Starts Knot on `zones`, each signed whole when loaded (`dnssec-signing: on`, one CSK of
+    /// `algorithm` that Knot generates, an NSEC chain), and waits for the DNSKEY RRsets.
+    pub fn knot_zone_signed(zones: &[MasterZone], algorithm: &'static str) -> NameServer {
+        let mut server = NameServer::knot_with(zones, Some(&KnotDnssec::Zone { algorithm }));
+        server.wait_signed(zones);
+        server
+    }
+
+    fn knot_with(zones: &[MasterZone], dnssec: Option<&KnotDnssec>) -> NameServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let port = free_port();
-        // Knot reads the master files where they are and never writes them back
-        // (zonefile-sync -1); its journal, timers and control socket live in the temp dir.
-        let mut conf = format!(
-            "server:\n  listen: 127.0.0.1@{port}\n  rundir: \"{d}\"\n  \
-             pidfile: \"{d}/knot.pid\"\n\
-             database:\n  storage: \"{d}\"\n\
-             control:\n  listen: \"{d}/knot.sock\"\n\
-             log:\n  - target: stderr\n    any: notice\n\
-             template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    \
-             zonefile-load: whole\n    journal-content: none\n    semantic-checks: off\n\
-             zone:\n",
-            d = d.display()
-        );
-        for z in zones {
-            let _ = write!(
-                conf,
-                "  - domain: \"{}\"\n    file: \"{}\"\n",
-                z.origin,
-                absolute(&z.file).display()
-            );
-        }
         let conf_path = d.join("knot.conf");
-        std::fs::write(&conf_path, conf).expect("write knot.conf");
+        std::fs::write(&conf_path, knot_conf(d, port, zones, dnssec)).expect("write knot.conf");
         let log = d.join("knot.log");
         let mut cmd = Command::new(find_binary(Implementation::Knot));
         cmd.arg("-c").arg(&conf_path);
@@ -234,6 +323,35 @@ impl NameServer {
                     // Not listening yet (ICMP port unreachable comes back at once).
                     std::thread::sleep(Duration::from_millis(20));
                 }
+            }
+        }
+    }
+
+    /// Polls every zone's DNSKEY (with DO) until each has a DNSKEY RRset in the answer: a
+    /// zone whose signing module failed is served unsigned, which this turns into a failure.
+    fn wait_signed(&mut self, zones: &[MasterZone]) {
+        for z in zones {
+            let q = with_dnssec_ok(with_edns(query(&z.origin, RecordType::DNSKEY), 1232));
+            let mut last = String::from("no reply yet");
+            let deadline = Instant::now() + READY_DEADLINE;
+            loop {
+                if let Some(r) = probe(self.addr, &encode(&q)).map(|b| decode(&b)) {
+                    if r.answers
+                        .iter()
+                        .any(|a| a.record_type() == RecordType::DNSKEY)
+                    {
+                        break;
+                    }
+                    last = format!("{} with {} answers", r.response_code, r.answers.len());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{} does not sign {}: no DNSKEY within {READY_DEADLINE:?} (last: {last})\n{}",
+                    self.implementation.name(),
+                    z.origin,
+                    self.logs()
+                );
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
     }
