@@ -63,6 +63,7 @@ PORT_KNOT=${PORT_KNOT:-5393}
 PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
 PORT_KNOT_SIGNED=${PORT_KNOT_SIGNED:-5395}
 PORT_GSLBD_SIGNED=${PORT_GSLBD_SIGNED:-5396}
+ADMIN_GSLBD_SIGNED=${ADMIN_GSLBD_SIGNED:-5397}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 ALL_WORKLOADS="static geo wild referral geo-wild nx"
@@ -238,7 +239,8 @@ if [ "$SIGNED" = 1 ]; then
   if [ "$GSLBD_SIGNS" = 1 ]; then
     SERVERS="gslbd gslbd_signed knot knot_signed"
     start gslbd_signed "$BIN/gslbd" serve --zones "$SZONES" --geo "$DATA/geo" \
-      --listen "127.0.0.1:$PORT_GSLBD_SIGNED" --admin off --no-watch --udp-threads 1
+      --listen "127.0.0.1:$PORT_GSLBD_SIGNED" --admin "127.0.0.1:$ADMIN_GSLBD_SIGNED" \
+      --no-watch --udp-threads 1
   fi
 else
   SERVERS="gslbd gslbd_bp gdnsd knot"
@@ -371,6 +373,13 @@ rss_line="RSS (KiB):"
 for s in $SERVERS; do [ "$s" = gslbd_bp ] || rss_line="$rss_line $s $(rss "$(pid_of "$s")"),"; done
 echo "${rss_line%,}"
 [ "$SIGNED" = 1 ] && echo "signed run: every query with DO (queries/*-do.bin); *_signed = the same zone signed online"
+if [ "$SIGNED" = 1 ] && has "$SERVERS" gslbd_signed; then
+  # The signature cache over the whole run: RRSIGs served from it and RRSIGs made.
+  sigs=$(curl -s --max-time 5 "http://127.0.0.1:$ADMIN_GSLBD_SIGNED/metrics" |
+    awk '/^gslbd_dnssec_signatures_total/ { split($1, a, "\""); v[a[2]] = $2 }
+         END { t = v["made"] + v["cached"]; if (t > 0) printf "%d made, %d cached: hit rate %.4f%%", v["made"], v["cached"], 100 * v["cached"] / t }')
+  echo "gslbd_signed signature cache over the run: ${sigs:-no metrics}"
+fi
 echo
 python3 - "$RESULTS" "$ROUNDS" <<'PY'
 import re, statistics, sys
