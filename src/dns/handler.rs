@@ -1,12 +1,13 @@
 //! The request handler: one query packet in, one response packet out, no allocation.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use super::edns::{CookieVerdict, EdnsConfig};
 use super::query::{
     self, Edns, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME,
     TYPE_DS, TYPE_IXFR,
 };
+use super::referral::{refer, At, Cut};
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Section, Writer, OUR_PAYLOAD};
 use super::signed::{Denial, Signer};
 use crate::dns::name::suffix_offset;
@@ -14,7 +15,7 @@ use crate::dnssec::{SigCache, TYPE_NXNAME};
 use crate::health::HealthView;
 use crate::metrics::Outcome;
 use crate::select::{self, Trace};
-use crate::snapshot::{Additional, Delegation, Found, Lookup, Node, Snapshot, Zone};
+use crate::snapshot::{Additional, Found, Lookup, Node, Snapshot, Zone};
 
 /// What one query is answered from, plus per-thread state.
 pub struct Context<'a> {
@@ -438,100 +439,4 @@ fn answer(
     outcome.rcode = code;
     outcome.truncated = w.finish(code, aa, opt.as_ref(), limit);
     outcome
-}
-
-/// A name being answered: its wire bytes and, when it is the question name, the offset of
-/// the question in the message (so owners can be compression pointers).
-struct At<'a> {
-    name: &'a [u8],
-    base: Option<u16>,
-}
-
-impl<'a> At<'a> {
-    /// The owner for the suffix of the name that starts `off` bytes in.
-    fn owner(&self, off: usize) -> Owner<'a> {
-        match self.base {
-            Some(base) => Owner::Ptr(base + off as u16),
-            None => Owner::Name(&self.name[off..]),
-        }
-    }
-}
-
-/// The zone cut a referral is for: how its name is written, the name, the parent zone.
-struct Cut<'a> {
-    owner: Owner<'a>,
-    name: &'a [u8],
-    zone: &'a Zone,
-}
-
-/// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in AUTHORITY, with DO the
-/// signed DS RRset or the NSEC proving there is none (RFC 4035 §3.1.4), then the glue of
-/// the name servers below the cut, which must fit (RFC 9471: else `finish` truncates),
-/// then sibling glue as far as it fits.
-fn refer(
-    w: &mut Writer<'_>,
-    cut: &Cut<'_>,
-    d: &Delegation,
-    signer: Option<&mut Signer<'_>>,
-    snap: &Snapshot,
-    limit: usize,
-    reserve: usize,
-) {
-    for r in &d.ns.records {
-        w.authority(cut.owner, &r.0);
-    }
-    // An unsigned parent has nothing to prove about the child.
-    if let Some(s) = signer.filter(|_| cut.zone.dnssec.is_some()) {
-        match &d.ds {
-            Some(ds) => {
-                ds.records.iter().for_each(|r| w.authority(cut.owner, &r.0));
-                s.rrsigs_of(
-                    w,
-                    Section::Authority,
-                    cut.owner,
-                    cut.name,
-                    cut.zone,
-                    &ds.records,
-                );
-            }
-            None => s.deny(
-                w,
-                cut.owner,
-                cut.name,
-                snap,
-                cut.zone,
-                Denial::NoDs,
-                TYPE_DS,
-            ),
-        }
-    }
-    for g in &d.glue {
-        w.additional(g.owner.as_bytes(), &g.records);
-    }
-    for g in &d.sibling {
-        if !w.additional_if_fits(g.owner.as_bytes(), &g.records, limit, reserve) {
-            break;
-        }
-    }
-}
-
-/// The sampled query log: one line per logged query.
-pub fn log_query(packet: &[u8], peer: SocketAddr, o: &crate::metrics::Outcome) {
-    let Ok(q) = query::parse(packet) else {
-        return;
-    };
-    let name = super::name::WireName::from_wire(q.qname());
-    let ecs = q
-        .edns
-        .and_then(|e| e.ecs)
-        .map(|e| format!("{}/{}", e.addr, e.source_prefix));
-    tracing::info!(
-        target: "gslbd::query",
-        client = %peer,
-        qname = %name,
-        qtype = o.qtype,
-        rcode = rcode::name(o.rcode),
-        ecs = ecs.as_deref().unwrap_or("-"),
-        "query"
-    );
 }

@@ -133,7 +133,7 @@ async fn connection(
         }
         cells.record(&outcome, start.elapsed().as_nanos() as u64);
         if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
-            super::handler::log_query(&msg, peer, &outcome);
+            super::query_log::log_query(&msg, peer, &outcome);
         }
     }
 }

@@ -120,7 +120,7 @@ fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Durati
                         None => reply.clear(),
                         Some(o) if shared.query_log_every > 0 => {
                             if rotation % shared.query_log_every == 0 {
-                                super::handler::log_query(packet, peer, o);
+                                super::query_log::log_query(packet, peer, o);
                             }
                         }
                         Some(_) => {}
