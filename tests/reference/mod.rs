@@ -105,6 +105,10 @@ pub fn respond(
         // RFC 6891 §6.1.3: BADVERS, answered with our version (0) and nothing else.
         reply.metadata.response_code = ResponseCode::BADVERS;
         echo = None;
+    } else if qtype == RecordType::Unknown(128) {
+        // NXNAME only ever appears in NSEC bitmaps: asking for it is FORMERR (RFC 9824 §3.5),
+        // whatever the name and class.
+        reply.metadata.response_code = ResponseCode::FormErr;
     } else if query.query_class() != DNSClass::IN
         || qtype == RecordType::AXFR
         || qtype == RecordType::IXFR
