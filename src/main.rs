@@ -1,15 +1,16 @@
 //! The `gslbd` command line: serve, check, explain, import, dnssec.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
 use gslbd::dns::edns::{self, CookieSecret, EdnsConfig};
 use gslbd::dns::explain;
-use gslbd::health::HealthView;
+use gslbd::health::{HealthView, ProbeSource};
 use gslbd::server::{self, ServeConfig, ServeError};
 
 #[derive(Parser)]
@@ -102,6 +103,11 @@ enum Command {
             value_name = "HEX"
         )]
         cookie_secret: Option<String>,
+        /// Local address health probes (HTTP, HTTPS, TCP) connect from. Repeatable: at most
+        /// one IPv4 and one IPv6 address, each for targets of its family; a family without
+        /// one uses the OS default. It must be an address of this host.
+        #[arg(long, value_name = "ADDR")]
+        probe_source: Vec<IpAddr>,
     },
     /// Validate the configuration and print a summary, or every problem.
     Check {
@@ -248,6 +254,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             no_watch,
             nsid,
             cookie_secret,
+            probe_source,
         } => {
             if udp_busy_poll > 1_000_000 {
                 anyhow::bail!("--udp-busy-poll is in microseconds and at most 1000000");
@@ -268,6 +275,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         .map_err(|e| anyhow::anyhow!("cannot make a cookie secret: {e}"))?,
                 },
             };
+            let probe_source = ProbeSource::new(&probe_source).context("--probe-source")?;
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let cfg = ServeConfig {
                 paths: config.paths(),
@@ -284,6 +292,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 query_log_every: query_log_sample,
                 watch: !no_watch,
                 edns,
+                probe_source,
             };
             match server::serve(cfg) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
@@ -291,6 +300,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     eprintln!("gslbd: the configuration is not valid; not starting");
                     print_problems(&problems);
                     Ok(ExitCode::FAILURE)
+                }
+                Err(ServeError::ProbeSource(e)) => {
+                    Err(anyhow::Error::new(e).context("--probe-source"))
                 }
                 Err(e) => Err(e.into()),
             }

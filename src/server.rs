@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::config::{self, Paths, Problems};
 use crate::dns::{tcp, udp};
-use crate::health::Monitor;
+use crate::health::{Monitor, ProbeSource, ProbeSourceError};
 use crate::reload::Reloader;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub watch: bool,
     /// NSID and DNS cookie secret.
     pub edns: crate::dns::edns::EdnsConfig,
+    /// The local addresses health probes connect from.
+    pub probe_source: ProbeSource,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,9 @@ pub enum ServeError {
     },
     #[error("cannot start: {0}")]
     Start(std::io::Error),
+    /// A probe source address this host cannot bind.
+    #[error(transparent)]
+    ProbeSource(#[from] ProbeSourceError),
 }
 
 /// One listen address, bound for UDP (several sockets) and TCP on the same port.
@@ -131,6 +136,7 @@ fn log_database(role: &str, info: crate::geo::DbInfo<'_>, bytes: usize) {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
+    cfg.probe_source.check_local()?;
     let mut snapshot = config::load(&cfg.paths).map_err(ServeError::Config)?;
     let shared = Arc::new(
         Shared::new(Snapshot::default())
@@ -147,7 +153,16 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         .map_err(ServeError::Start)?;
     let _guard = runtime.enter();
 
-    let monitor = Monitor::new(shared.clone(), cfg.state_file.clone());
+    if !cfg.probe_source.addrs().is_empty() {
+        let sources: Vec<String> = cfg
+            .probe_source
+            .addrs()
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        tracing::info!(probe_source = %sources.join(" "), "health probes connect from these addresses");
+    }
+    let monitor = Monitor::new(shared.clone(), cfg.state_file.clone(), cfg.probe_source);
     monitor.install(Arc::new(snapshot));
     crate::state::release_freed_memory();
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());

@@ -212,18 +212,6 @@ fn serve_http(mut s: TcpStream, mode: &Mutex<Mode>, seen: &Seen) {
 // ---------------------------------------------------------------------------------------------
 // Configuration fixtures
 
-/// Writes zone `origin` with `records`, `checks` and `gslb` sections.
-fn write_zone(z: &Zones, origin: &str, serial: u32, records: Value, checks: Value, gslb: Value) {
-    let mut zone: Value = serde_json::from_str(&zone_json(origin, 3600, 60, records)).unwrap();
-    zone["soa"]["serial"] = json!(serial);
-    zone["checks"] = checks;
-    zone["gslb"] = gslb;
-    z.file(
-        &format!("{}.json", origin.trim_end_matches('.')),
-        &serde_json::to_string_pretty(&zone).unwrap(),
-    );
-}
-
 /// Writes a regions.json with no databases: `r1` is 10.0.0.0/8, `r2` is 192.168.0.0/16.
 fn write_regions(z: &Zones) {
     let doc = json!({

@@ -3,8 +3,10 @@
 
 pub mod monitor;
 pub mod probe;
+pub mod source;
 pub mod state;
 pub mod view;
 
 pub use monitor::{DrainError, Monitor, TargetStatus};
+pub use source::{ProbeSource, ProbeSourceError};
 pub use view::{HealthView, TargetHealth};

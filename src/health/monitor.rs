@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::probe::{NetProbe, Probe};
+use super::source::ProbeSource;
 use super::state::ProbeState;
 use super::view::HealthView;
 use crate::gslb::CheckSpec;
@@ -33,6 +34,8 @@ struct Inner {
     probes: Mutex<HashMap<ProbeKey, Entry>>,
     drained: Mutex<BTreeSet<IpAddr>>,
     state_file: Option<PathBuf>,
+    /// The local addresses probes connect from.
+    source: ProbeSource,
 }
 
 /// Owns every probe task. Cheap to clone.
@@ -67,8 +70,9 @@ pub struct TargetStatus {
 }
 
 impl Monitor {
-    /// A monitor publishing into `shared`. Drains are read from `state_file` when it exists.
-    pub fn new(shared: Arc<Shared>, state_file: Option<PathBuf>) -> Self {
+    /// A monitor publishing into `shared`, its probes connecting from `source`. Drains are
+    /// read from `state_file` when it exists.
+    pub fn new(shared: Arc<Shared>, state_file: Option<PathBuf>, source: ProbeSource) -> Self {
         let drained = state_file
             .as_ref()
             .and_then(|f| std::fs::read_to_string(f).ok())
@@ -82,6 +86,7 @@ impl Monitor {
                 probes: Mutex::new(HashMap::new()),
                 drained: Mutex::new(drained),
                 state_file,
+                source,
             }),
         }
     }
@@ -131,7 +136,8 @@ impl Monitor {
         let weak = Arc::downgrade(&self.inner);
         let label = format!("{addr} check {name}");
         let offset = spread(key, spec.interval);
-        let handle = match NetProbe::new(addr, spec.clone()) {
+        let source = self.inner.source.for_target(addr);
+        let handle = match NetProbe::new(addr, spec.clone(), source) {
             Ok(probe) => tokio::spawn(probe_loop(probe, spec, offset, state, weak, label)),
             Err(e) => {
                 tracing::error!(target_addr = %addr, check = name, error = %e, "cannot build probe");

@@ -1,4 +1,5 @@
-//! Probes: one HTTP, HTTPS or TCP check of one address, bounded by its timeout.
+//! Probes: one HTTP, HTTPS or TCP check of one address, bounded by its timeout, from the
+//! configured source address.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Once;
@@ -16,6 +17,8 @@ pub trait Probe: Send + Sync + 'static {
 /// A real probe of `addr` with `spec`.
 pub struct NetProbe {
     addr: SocketAddr,
+    /// The local address to bind before connecting (`None`: the OS picks).
+    source: Option<IpAddr>,
     spec: CheckSpec,
     http: Option<reqwest::Client>,
     url: String,
@@ -29,7 +32,9 @@ fn install_crypto() {
 }
 
 impl NetProbe {
-    pub fn new(addr: IpAddr, spec: CheckSpec) -> Result<Self, String> {
+    /// A probe of `addr` with `spec`, its connections bound to `source` when given (an
+    /// address of the target's family).
+    pub fn new(addr: IpAddr, spec: CheckSpec, source: Option<IpAddr>) -> Result<Self, String> {
         let sock = SocketAddr::new(addr, spec.port);
         let (http, url) = match spec.kind {
             CheckKind::Tcp => (None, String::new()),
@@ -51,7 +56,8 @@ impl NetProbe {
                         env!("CARGO_PKG_VERSION"),
                         " health check"
                     ))
-                    .tls_danger_accept_invalid_certs(spec.insecure);
+                    .tls_danger_accept_invalid_certs(spec.insecure)
+                    .local_address(source);
                 // Connect to the target's address but speak to `host` (Host header, SNI).
                 let authority = match &spec.host {
                     Some(h) => {
@@ -69,6 +75,7 @@ impl NetProbe {
         };
         Ok(NetProbe {
             addr: sock,
+            source,
             spec,
             http,
             url,
@@ -77,10 +84,7 @@ impl NetProbe {
 
     async fn run(&self) -> Result<(), String> {
         match &self.http {
-            None => tokio::net::TcpStream::connect(self.addr)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            None => self.connect().await.map(drop).map_err(|e| e.to_string()),
             Some(client) => {
                 let resp = client.get(&self.url).send().await.map_err(error_text)?;
                 let status = resp.status().as_u16();
@@ -101,6 +105,22 @@ impl NetProbe {
                 Ok(())
             }
         }
+    }
+
+    /// A TCP connection to the target, from `source` when set.
+    async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
+        let Some(source) = self.source else {
+            return tokio::net::TcpStream::connect(self.addr).await;
+        };
+        let socket = if self.addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot bind {source}: {e}")))?;
+        socket.connect(self.addr).await
     }
 }
 

@@ -1,5 +1,6 @@
-//! Shared pieces of the health-check suites: check timing and its bounds, the HTTP side of a
-//! test backend, and looking at answers and `/v1/status` rows while health changes.
+//! Shared pieces of the health-check suites: check timing and its bounds, zones with checks,
+//! the HTTP side of a test backend, and looking at answers and `/v1/status` rows while health
+//! changes.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -10,7 +11,7 @@ use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
-use super::{answer_addresses, query, udp, wait_for, with_ecs, Server};
+use super::{answer_addresses, query, udp, wait_for, with_ecs, zone_json, Server, Zones};
 
 /// The body a healthy backend answers with.
 pub const HEALTHY_BODY: &str = "ALIVE and well\n";
@@ -59,6 +60,25 @@ impl Timing {
         }
         c
     }
+}
+
+/// Writes zone `origin` with `records`, `checks` and `gslb` sections.
+pub fn write_zone(
+    z: &Zones,
+    origin: &str,
+    serial: u32,
+    records: Value,
+    checks: Value,
+    gslb: Value,
+) {
+    let mut zone: Value = serde_json::from_str(&zone_json(origin, 3600, 60, records)).unwrap();
+    zone["soa"]["serial"] = json!(serial);
+    zone["checks"] = checks;
+    zone["gslb"] = gslb;
+    z.file(
+        &format!("{}.json", origin.trim_end_matches('.')),
+        &serde_json::to_string_pretty(&zone).unwrap(),
+    );
 }
 
 /// A loopback address private to one test: 127.`suite`.`test`.`host`.

@@ -5,7 +5,9 @@ pub mod dnssec;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;
+pub mod refusal;
 pub mod validators;
+pub mod vantage;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};

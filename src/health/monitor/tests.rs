@@ -47,7 +47,11 @@ struct Harness {
 
 impl Harness {
     fn start(spec: CheckSpec) -> Self {
-        let monitor = Monitor::new(Arc::new(Shared::new(Snapshot::default())), None);
+        let monitor = Monitor::new(
+            Arc::new(Shared::new(Snapshot::default())),
+            None,
+            ProbeSource::default(),
+        );
         let healthy = Arc::new(AtomicBool::new(true));
         let calls = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(Mutex::new(ProbeState::new(SystemTime::now())));
