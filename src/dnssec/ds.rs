@@ -32,20 +32,16 @@ pub fn rdata(owner: &[u8], dnskey: &[u8]) -> Vec<u8> {
 /// DS or CDS RDATA in presentation form: `55648 13 2 B4C8...` (hex in upper case, as
 /// dnssec-dsfromkey prints it).
 pub fn ds_text(rdata: &[u8]) -> String {
-    if rdata.len() < 5 {
-        return format!("\\# {} {}", rdata.len(), HEXUPPER.encode(rdata));
-    }
-    format!(
-        "{} {} {} {}",
-        u16::from_be_bytes([rdata[0], rdata[1]]),
-        rdata[2],
-        rdata[3],
-        HEXUPPER.encode(&rdata[4..])
-    )
+    fields_text(rdata, |tail| HEXUPPER.encode(tail))
 }
 
 /// DNSKEY or CDNSKEY RDATA in presentation form: `257 3 13 base64`.
 pub fn dnskey_text(rdata: &[u8]) -> String {
+    fields_text(rdata, |tail| BASE64.encode(tail))
+}
+
+/// `u16 u8 u8 <tail>`, the shape DS and DNSKEY share; RFC 3597 `\# LEN HEX` when too short.
+fn fields_text(rdata: &[u8], tail: impl Fn(&[u8]) -> String) -> String {
     if rdata.len() < 4 {
         return format!("\\# {} {}", rdata.len(), HEXUPPER.encode(rdata));
     }
@@ -54,7 +50,7 @@ pub fn dnskey_text(rdata: &[u8]) -> String {
         u16::from_be_bytes([rdata[0], rdata[1]]),
         rdata[2],
         rdata[3],
-        BASE64.encode(&rdata[4..])
+        tail(&rdata[4..])
     )
 }
 

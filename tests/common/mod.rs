@@ -92,12 +92,7 @@ impl Server {
         } else {
             &["--admin", "off"]
         };
-        let mut child = Command::new(bin())
-            .arg("serve")
-            .arg("--zones")
-            .arg(zones)
-            .arg("--geo")
-            .arg(geo)
+        let mut child = serve_command(zones, geo)
             .args(["--listen", "127.0.0.1:0"])
             .args(admin_args)
             .args(extra_args)
@@ -254,6 +249,17 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `gslbd serve --zones ZONES --geo GEO`, to complete with listen and other options.
+pub fn serve_command(zones: &Path, geo: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("serve")
+        .arg("--zones")
+        .arg(zones)
+        .arg("--geo")
+        .arg(geo);
+    c
 }
 
 /// A zones directory (and an empty geo directory) in temporary directories.

@@ -3,21 +3,16 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::Instant;
 
-use super::{bin, START_DEADLINE};
+use super::START_DEADLINE;
 
 /// Runs `gslbd serve --zones Z --geo G --listen 127.0.0.1:0 --admin off EXTRA...`, which must
 /// exit by itself within `START_DEADLINE`; returns its exit status and stderr. A server still
 /// running then is killed (by its pid) and the test fails.
 pub fn serve_refused(zones: &Path, geo: &Path, extra_args: &[&str]) -> (ExitStatus, String) {
-    let mut child = Command::new(bin())
-        .arg("serve")
-        .arg("--zones")
-        .arg(zones)
-        .arg("--geo")
-        .arg(geo)
+    let mut child = super::serve_command(zones, geo)
         .args(["--listen", "127.0.0.1:0", "--admin", "off"])
         .args(extra_args)
         .env("GSLBD_LOG", "warn")
