@@ -5,6 +5,7 @@ pub mod dnssec;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;
+pub mod reload;
 pub mod validators;
 
 use std::io::{BufRead, BufReader, Read, Write};
