@@ -14,3 +14,4 @@ pub mod select;
 pub mod server;
 pub mod snapshot;
 pub mod state;
+pub mod watcher;

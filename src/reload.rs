@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -13,8 +13,8 @@ use crate::health::Monitor;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
-/// The trigger name of the file watcher.
-const FILE_CHANGE: &str = "file change";
+/// The trigger name of the file watcher (`crate::watcher`).
+pub(crate) const FILE_CHANGE: &str = "file change";
 
 /// A fingerprint of every file under `dirs` (following symlinks, as the loader does): path,
 /// size, modification time and inode. Any write or rename changes it.
@@ -54,9 +54,6 @@ fn fingerprint(dirs: &[PathBuf]) -> u64 {
     entries.hash(&mut h);
     h.finish()
 }
-
-/// How long the watcher waits for writes to stop before reloading.
-pub const QUIET: Duration = Duration::from_millis(400);
 
 /// The outcome of one reload attempt, as `/v1/reload` returns it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -257,29 +254,5 @@ impl Reloader {
             }
         });
         Ok(())
-    }
-
-    /// Reloads when anything under `dirs` changes, once writes have been quiet for `QUIET`.
-    /// The returned watcher must be kept alive.
-    pub fn watch_files(&self, dirs: &[PathBuf]) -> notify::Result<notify::RecommendedWatcher> {
-        use notify::{RecursiveMode, Watcher};
-        let (tx, mut rx) = mpsc::channel::<()>(1);
-        let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-            if ev.is_ok_and(|e| !e.kind.is_access()) {
-                let _ = tx.try_send(());
-            }
-        })?;
-        for d in dirs {
-            watcher.watch(d, RecursiveMode::Recursive)?;
-        }
-        let me = self.clone();
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                // Debounce: wait until the writes stop.
-                while let Ok(Some(())) = tokio::time::timeout(QUIET, rx.recv()).await {}
-                me.request(FILE_CHANGE);
-            }
-        });
-        Ok(watcher)
     }
 }

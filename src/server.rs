@@ -15,6 +15,7 @@ use crate::health::{Monitor, ProbeSource, ProbeSourceError};
 use crate::reload::Reloader;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
+use crate::watcher::ConfigWatcher;
 
 /// Everything `serve` needs to know.
 #[derive(Debug, Clone)]
@@ -168,7 +169,10 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());
     reloader.watch_sighup().map_err(ServeError::Start)?;
     let _watcher = if cfg.watch {
-        match reloader.watch_files(&[cfg.paths.zones.clone(), cfg.paths.geo.clone()]) {
+        match ConfigWatcher::start(
+            reloader.clone(),
+            &[cfg.paths.zones.clone(), cfg.paths.geo.clone()],
+        ) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch the configuration; reload with SIGHUP or the admin API");

@@ -12,58 +12,20 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 use serde_json::{json, Value};
 
+use common::reload::*;
 use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// Spec §5: file changes are picked up within 2 s of the last write.
-const PICKUP: Duration = Duration::from_secs(2);
-/// Slack on top of `PICKUP` for a loaded 2-core test machine.
-const MARGIN: Duration = Duration::from_secs(1);
-/// Deadline for things that happen "at once" (SIGHUP) or are only being waited for.
-const SOON: Duration = Duration::from_secs(5);
 
 /// Starts `gslbd serve` on the fixture with the admin API on a free loopback port.
 fn start(z: &Zones, extra: &[&str]) -> Server {
     let mut args = vec!["--admin", "127.0.0.1:0"];
     args.extend_from_slice(extra);
     Server::start(z.zones_dir(), z.geo_dir(), &args)
-}
-
-/// A zone's JSON text with the given SOA serial.
-fn zone_text(origin: &str, serial: u32, records: Value) -> String {
-    let mut zone: Value = serde_json::from_str(&zone_json(origin, 3600, 60, records)).unwrap();
-    zone["soa"]["serial"] = json!(serial);
-    serde_json::to_string_pretty(&zone).unwrap()
-}
-
-/// A zone whose `www` answers `addr`.
-fn www_zone(origin: &str, serial: u32, addr: &str) -> String {
-    zone_text(origin, serial, json!({ "www": { "A": [addr] } }))
-}
-
-/// A zone with a `www` A record and a GSLB name `app` whose pools are `lab` and `default`.
-fn gslb_zone(origin: &str, serial: u32, www: &str) -> String {
-    let mut zone: Value = serde_json::from_str(&zone_text(
-        origin,
-        serial,
-        json!({ "www": { "A": [www] }, "app": { "gslb": "app" } }),
-    ))
-    .unwrap();
-    zone["gslb"] = json!({ "app": { "pools": {
-        "lab": { "targets": ["198.51.100.7"] },
-        "default": { "targets": ["192.0.2.100"] }
-    } } });
-    serde_json::to_string_pretty(&zone).unwrap()
-}
-
-/// `geo/regions.json` with the given regions and no databases.
-fn regions_text(regions: Value) -> String {
-    serde_json::to_string_pretty(&json!({ "version": 1, "regions": regions })).unwrap()
 }
 
 /// Editor style: write a temporary file next to `path`, then rename it over `path`.
@@ -87,61 +49,6 @@ fn write_in_place(path: &Path, text: &str) {
     f.sync_all().unwrap();
 }
 
-/// The A addresses of a reply's answer section.
-fn a_list(m: &Message) -> Vec<Ipv4Addr> {
-    m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0),
-            _ => None,
-        })
-        .collect()
-}
-
-fn ip4(s: &str) -> Ipv4Addr {
-    s.parse().unwrap()
-}
-
-/// Asks `name` A over UDP: (rcode, addresses).
-fn ask(addr: SocketAddr, name: &str) -> (ResponseCode, Vec<Ipv4Addr>) {
-    let r = udp(addr, &query(name, RecordType::A));
-    (r.response_code, a_list(&r))
-}
-
-/// Asks `name` A over UDP with ECS `client`/32.
-fn ask_from(addr: SocketAddr, name: &str, client: &str) -> (ResponseCode, Vec<Ipv4Addr>) {
-    let r = udp(addr, &with_ecs(query(name, RecordType::A), client, 32));
-    (r.response_code, a_list(&r))
-}
-
-/// Waits until `name` answers exactly `want` (NOERROR), for at most `within`; returns how long
-/// that took (call it right after the write).
-fn wait_served(s: &Server, name: &str, want: &str, within: Duration) -> Duration {
-    let want = vec![ip4(want)];
-    wait_for(
-        &format!("{name} answering {want:?} within {within:?} of the write"),
-        within,
-        || match ask(s.addr(), name) {
-            (ResponseCode::NoError, a) if a == want => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .1
-}
-
-/// `GET /v1/status` as JSON.
-fn status(s: &Server) -> Value {
-    let (code, body) = s.http("GET", "/v1/status", None);
-    assert_eq!(code, 200, "/v1/status: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/v1/status is not JSON ({e}): {body}"))
-}
-
-fn generation(s: &Server) -> u64 {
-    status(s)["generation"]
-        .as_u64()
-        .expect("/v1/status generation")
-}
-
 /// `POST /v1/reload`: (HTTP status, JSON body).
 fn reload(s: &Server) -> (u16, Value) {
     let (code, body) = s.http("POST", "/v1/reload", None);
@@ -156,16 +63,6 @@ fn reload_ok(s: &Server) -> u64 {
     assert_eq!(code, 200, "/v1/reload must succeed: {v}");
     assert_eq!(v["ok"], json!(true), "{v}");
     v["generation"].as_u64().expect("generation in reply")
-}
-
-/// The serial `/v1/status` shows for `origin`, if the zone is loaded.
-fn status_serial(st: &Value, origin: &str) -> Option<u64> {
-    st["zones"]
-        .as_array()
-        .expect("zones array")
-        .iter()
-        .find(|z| z["origin"] == json!(origin))
-        .map(|z| z["serial"].as_u64().expect("serial"))
 }
 
 /// The value of one sample line of `/metrics`, e.g. `gslbd_reloads_total{result="failed"}`.
@@ -405,25 +302,6 @@ fn every_way_of_rewriting_a_zone_file_is_picked_up() {
     let st = status(&s);
     assert_eq!(st["zones"].as_array().unwrap().len(), 1, "{st}");
     assert_eq!(st["last_reload"]["ok"], json!(true), "{st}");
-}
-
-/// Lays out a zones directory the way a Kubernetes ConfigMap volume does.
-fn configmap_write(dir: &Path, version_dir: &str, files: &[(&str, String)]) {
-    let target = dir.join(version_dir);
-    std::fs::create_dir(&target).unwrap();
-    for (name, text) in files {
-        std::fs::write(target.join(name), text).unwrap();
-    }
-    let tmp = dir.join("..data_tmp");
-    std::os::unix::fs::symlink(version_dir, &tmp).unwrap();
-    // The atomic swap.
-    std::fs::rename(&tmp, dir.join("..data")).unwrap();
-    for (name, _) in files {
-        let link = dir.join(name);
-        if std::fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(Path::new("..data").join(name), &link).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod nameservers;
 pub mod refusal;
+pub mod reload;
 pub mod validators;
 pub mod vantage;
 
