@@ -159,10 +159,16 @@ fn check_reply(query: &[u8], reply: &[u8], transport: Transport) -> Result<(), T
     if r.metadata.response_code == ResponseCode::FormErr {
         // Either hickory also rejects it, or it is malformed in a way only strict checks see:
         // a question count other than one, a compressed question, two OPTs, a bad ECS, or
-        // EDNS options that overrun their OPT record (hickory drops those silently).
+        // EDNS options that overrun their OPT record (hickory drops those silently); or it
+        // asks for the NXNAME meta-type, which is FORMERR (RFC 9824 §3.5).
         if let Ok(q) = &q {
             let arcount = u16::from_be_bytes([query[10], query[11]]);
-            let strict = q.queries.len() != 1
+            let nxname = q
+                .queries
+                .first()
+                .is_some_and(|x| u16::from(x.query_type()) == 128);
+            let strict = nxname
+                || q.queries.len() != 1
                 || query.get(12).is_some_and(|&b| b >= 0xc0)
                 || arcount >= 2
                 || q.edns
