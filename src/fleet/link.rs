@@ -3,7 +3,7 @@
 //! every other node's. NATS is never on the query path: what arrives here only changes the
 //! health view the next time it is built.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,8 +15,10 @@ use super::votes::{FleetHealth, NodeVotes, Votes};
 
 /// The bucket of votes: one key per node, its latest `NodeVotes`.
 pub const VOTES_BUCKET: &str = "gslbd_votes";
-/// How often a node republishes its votes when nothing changed (what keeps them fresh).
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often a node republishes its votes when nothing changed (what keeps them fresh): the
+/// shortest probe interval, within these bounds, so votes never age past 3 intervals.
+const HEARTBEAT_MIN: Duration = Duration::from_millis(100);
+const HEARTBEAT_MAX: Duration = Duration::from_secs(1);
 /// Reconnection backoff: doubles from the first to the last.
 const BACKOFF: [Duration; 3] = [
     Duration::from_millis(250),
@@ -43,6 +45,8 @@ pub struct FleetState {
     pub connected: AtomicBool,
     /// Poked by the monitor when one of this node's verdicts flips.
     pub own_changed: Notify,
+    /// The heartbeat in milliseconds (see `set_shortest_interval`).
+    heartbeat_ms: AtomicU64,
 }
 
 impl FleetState {
@@ -52,7 +56,21 @@ impl FleetState {
             votes: Mutex::new(Votes::default()),
             connected: AtomicBool::new(false),
             own_changed: Notify::new(),
+            heartbeat_ms: AtomicU64::new(HEARTBEAT_MAX.as_millis() as u64),
         }
+    }
+
+    /// Sets the heartbeat from the shortest probe interval of the served configuration.
+    pub fn set_shortest_interval(&self, interval: Option<Duration>) {
+        let beat = interval
+            .unwrap_or(HEARTBEAT_MAX)
+            .clamp(HEARTBEAT_MIN, HEARTBEAT_MAX);
+        self.heartbeat_ms
+            .store(beat.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms.load(Ordering::Relaxed))
     }
 
     pub fn connected(&self) -> bool {
@@ -130,7 +148,9 @@ async fn session(
     state.connected.store(true, Ordering::Relaxed);
     tracing::info!(node = %state.config.node, "fleet: joined through NATS");
     changed();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    // A deadline, not a timer made anew each turn: other nodes' votes arriving must not
+    // postpone ours.
+    let mut next_beat = tokio::time::Instant::now() + state.heartbeat();
     loop {
         tokio::select! {
             entry = watch.next() => {
@@ -149,8 +169,14 @@ async fn session(
                 drop(votes);
                 changed();
             }
-            _ = heartbeat.tick() => timed(publish(&bucket, &me, own.as_ref())).await?,
-            _ = state.own_changed.notified() => timed(publish(&bucket, &me, own.as_ref())).await?,
+            _ = tokio::time::sleep_until(next_beat) => {
+                timed(publish(&bucket, &me, own.as_ref())).await?;
+                next_beat = tokio::time::Instant::now() + state.heartbeat();
+            }
+            _ = state.own_changed.notified() => {
+                timed(publish(&bucket, &me, own.as_ref())).await?;
+                next_beat = tokio::time::Instant::now() + state.heartbeat();
+            }
         }
     }
 }

@@ -100,6 +100,8 @@ impl Monitor {
     /// on verdicts follow `--fleet-health` while NATS can be reached, this node's own probes
     /// otherwise.
     pub fn join_fleet(&self, state: Arc<FleetState>) {
+        let snap = self.inner.shared.snapshot();
+        state.set_shortest_interval(snap.gslb.probes.iter().map(|p| p.check.interval).min());
         *self.inner.fleet.lock().unwrap() = Some(state.clone());
         let own = Arc::downgrade(&self.inner);
         let changed = Arc::downgrade(&self.inner);
@@ -143,6 +145,9 @@ impl Monitor {
             }
         }
         let inner = &self.inner;
+        if let Some(f) = inner.fleet.lock().unwrap().as_ref() {
+            f.set_shortest_interval(snapshot.gslb.probes.iter().map(|p| p.check.interval).min());
+        }
         inner.shared.update(|_| Serving {
             health: Arc::new(inner.view_for(&snapshot)),
             snapshot,
