@@ -129,13 +129,18 @@ async fn session(
     own: Arc<dyn Fn() -> NodeVotes + Send + Sync>,
     changed: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<(), String> {
-    let urls = state.config.urls.join(",");
+    let urls: Vec<async_nats::ServerAddr> = state
+        .config
+        .urls
+        .iter()
+        .map(|u| u.parse().map_err(|e| format!("NATS URL `{u}`: {e}")))
+        .collect::<Result<_, _>>()?;
     let client = tokio::time::timeout(
         OP_TIMEOUT,
         async_nats::ConnectOptions::new()
             .name(format!("gslbd {}", state.config.node))
             .connection_timeout(OP_TIMEOUT)
-            .connect(urls.as_str()),
+            .connect(urls),
     )
     .await
     .map_err(|_| "connect timed out".to_string())?
