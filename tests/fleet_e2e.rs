@@ -73,8 +73,18 @@ impl Fleet {
                     z.zones_dir(),
                     z.geo_dir(),
                     &[
-                        "--admin", "127.0.0.1:0", "--udp-threads", "1", "--probe-source", &src,
-                        "--fleet", &fleet, "--node", node, "--fleet-health", mode,
+                        "--admin",
+                        "127.0.0.1:0",
+                        "--udp-threads",
+                        "1",
+                        "--probe-source",
+                        &src,
+                        "--fleet",
+                        &fleet,
+                        "--node",
+                        node,
+                        "--fleet-health",
+                        mode,
                     ],
                 )
             })
@@ -124,7 +134,9 @@ impl Fleet {
         let want = if up { "up" } else { "down" };
         wait_for(&format!("node {i}: own probe {want}"), T.patience(), || {
             let r = row(&self.nodes[i], self.target);
-            (r["state"] == want).then_some(()).ok_or_else(|| r.to_string())
+            (r["state"] == want)
+                .then_some(())
+                .ok_or_else(|| r.to_string())
         });
     }
 }
