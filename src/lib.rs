@@ -4,6 +4,7 @@ pub mod admin;
 pub mod config;
 pub mod dns;
 pub mod dnssec;
+pub mod fleet;
 pub mod geo;
 pub mod gslb;
 pub mod health;

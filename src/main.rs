@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gslbd::config::{self, Paths};
 use gslbd::dns::edns::{self, CookieSecret, EdnsConfig};
 use gslbd::dns::explain;
+use gslbd::fleet::link::FleetConfig;
+use gslbd::fleet::FleetHealth;
 use gslbd::health::{HealthView, ProbeSource};
 use gslbd::server::{self, ServeConfig, ServeError};
 
@@ -108,6 +110,17 @@ enum Command {
         /// one uses the OS default. It must be an address of this host.
         #[arg(long, value_name = "ADDR")]
         probe_source: Vec<IpAddr>,
+        /// Join a fleet through NATS JetStream: the NATS servers' URLs, comma-separated
+        /// (nats://HOST:PORT,...). Without it the node stands alone.
+        #[arg(long, env = "GSLBD_FLEET", value_name = "URLS", value_delimiter = ',')]
+        fleet: Vec<String>,
+        /// This node's name in the fleet (default: the host name).
+        #[arg(long, value_name = "NAME", requires = "fleet")]
+        node: Option<String>,
+        /// Whose probes decide health in a fleet: a quorum of the nodes' recent votes, or
+        /// this node's own probes only.
+        #[arg(long, value_enum, default_value = "quorum", value_name = "MODE")]
+        fleet_health: FleetHealthArg,
     },
     /// Validate the configuration and print a summary, or every problem.
     Check {
@@ -255,6 +268,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             nsid,
             cookie_secret,
             probe_source,
+            fleet,
+            node,
+            fleet_health,
         } => {
             if udp_busy_poll > 1_000_000 {
                 anyhow::bail!("--udp-busy-poll is in microseconds and at most 1000000");
@@ -293,6 +309,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 watch: !no_watch,
                 edns,
                 probe_source,
+                fleet: (!fleet.is_empty()).then(|| FleetConfig {
+                    urls: fleet,
+                    node: node.unwrap_or_else(host_name),
+                    health: match fleet_health {
+                        FleetHealthArg::Local => FleetHealth::Local,
+                        FleetHealthArg::Quorum => FleetHealth::Quorum,
+                    },
+                }),
             };
             match server::serve(cfg) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
@@ -386,5 +410,24 @@ fn dnssec(command: DnssecCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+    }
+}
+
+/// `--fleet-health`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FleetHealthArg {
+    Local,
+    Quorum,
+}
+
+/// The host name, the default node name of a fleet.
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer it is given.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match (r, std::str::from_utf8(&buf[..end])) {
+        (0, Ok(name)) if !name.is_empty() => name.to_string(),
+        _ => "gslbd".to_string(),
     }
 }

@@ -40,6 +40,8 @@ pub struct ServeConfig {
     pub edns: crate::dns::edns::EdnsConfig,
     /// The local addresses health probes connect from.
     pub probe_source: ProbeSource,
+    /// The fleet to join, or `None` to stand alone.
+    pub fleet: Option<crate::fleet::link::FleetConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +167,10 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     }
     let monitor = Monitor::new(shared.clone(), cfg.state_file.clone(), cfg.probe_source);
     monitor.install(Arc::new(snapshot));
+    if let Some(fleet) = cfg.fleet.clone() {
+        tracing::info!(node = %fleet.node, nats = %fleet.urls.join(","), health = ?fleet.health, "joining the fleet");
+        monitor.join_fleet(Arc::new(crate::fleet::link::FleetState::new(fleet)));
+    }
     crate::state::release_freed_memory();
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());
     reloader.watch_sighup().map_err(ServeError::Start)?;

@@ -14,6 +14,8 @@ use super::probe::{NetProbe, Probe};
 use super::source::ProbeSource;
 use super::state::ProbeState;
 use super::view::HealthView;
+use crate::fleet::link::{now_ms, FleetState};
+use crate::fleet::{probe_id, FleetHealth, NodeVotes};
 use crate::gslb::CheckSpec;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -36,6 +38,8 @@ struct Inner {
     state_file: Option<PathBuf>,
     /// The local addresses probes connect from.
     source: ProbeSource,
+    /// The fleet this node belongs to, when it runs with `--fleet`.
+    fleet: Mutex<Option<Arc<FleetState>>>,
 }
 
 /// Owns every probe task. Cheap to clone.
@@ -87,8 +91,29 @@ impl Monitor {
                 drained: Mutex::new(drained),
                 state_file,
                 source,
+                fleet: Mutex::new(None),
             }),
         }
+    }
+
+    /// Joins the fleet of `state`: starts the NATS link (inside a tokio runtime); from then
+    /// on verdicts follow `--fleet-health` while NATS can be reached, this node's own probes
+    /// otherwise.
+    pub fn join_fleet(&self, state: Arc<FleetState>) {
+        let snap = self.inner.shared.snapshot();
+        state.set_shortest_interval(snap.gslb.probes.iter().map(|p| p.check.interval).min());
+        *self.inner.fleet.lock().unwrap() = Some(state.clone());
+        let own = Arc::downgrade(&self.inner);
+        let changed = Arc::downgrade(&self.inner);
+        tokio::spawn(crate::fleet::link::run(
+            state,
+            move || own.upgrade().map(|i| i.own_votes()).unwrap_or_default(),
+            move || {
+                if let Some(i) = changed.upgrade() {
+                    i.publish();
+                }
+            },
+        ));
     }
 
     /// Starts probes the snapshot needs and stops those it no longer needs (the state of
@@ -120,6 +145,9 @@ impl Monitor {
             }
         }
         let inner = &self.inner;
+        if let Some(f) = inner.fleet.lock().unwrap().as_ref() {
+            f.set_shortest_interval(snapshot.gslb.probes.iter().map(|p| p.check.interval).min());
+        }
         inner.shared.update(|_| Serving {
             health: Arc::new(inner.view_for(&snapshot)),
             snapshot,
@@ -251,18 +279,44 @@ impl Monitor {
 impl Inner {
     fn view_for(&self, snap: &Snapshot) -> HealthView {
         let probes = self.probes.lock().unwrap();
+        let fleet = self.fleet.lock().unwrap().clone();
+        // The fleet decides when this node hears it and asks for a quorum.
+        let fleet = fleet.filter(|f| f.connected() && f.config.health == FleetHealth::Quorum);
+        let votes = fleet.as_ref().map(|f| f.votes.lock().unwrap().clone());
+        let now = now_ms();
         HealthView {
             up: snap
                 .gslb
                 .probes
                 .iter()
                 .map(|p| {
-                    probes
+                    let own = probes
                         .get(&(p.addr, p.check.clone()))
-                        .is_none_or(|e| e.state.lock().unwrap().up)
+                        .is_none_or(|e| e.state.lock().unwrap().up);
+                    match (&fleet, &votes) {
+                        (Some(f), Some(v)) => {
+                            let id = probe_id(p.addr, &p.check);
+                            let mode = f.config.health;
+                            v.verdict(&f.config.node, id, own, p.check.interval, now, mode)
+                                .up
+                        }
+                        _ => own,
+                    }
                 })
                 .collect(),
             drained: self.drained.lock().unwrap().iter().copied().collect(),
+        }
+    }
+
+    /// This node's own verdicts, as it publishes them to the fleet.
+    fn own_votes(&self) -> NodeVotes {
+        let probes = self.probes.lock().unwrap();
+        NodeVotes {
+            at_ms: now_ms(),
+            up: probes
+                .iter()
+                .map(|((addr, check), e)| (probe_id(*addr, check), e.state.lock().unwrap().up))
+                .collect(),
         }
     }
 
@@ -342,6 +396,9 @@ async fn probe_loop<P: Probe>(
                 tracing::warn!(target_name = %label, error = error.as_deref().unwrap_or(""), "target is down");
             }
             inner.publish();
+            if let Some(f) = inner.fleet.lock().unwrap().as_ref() {
+                f.own_changed.notify_one();
+            }
         }
         drop(inner);
         ticks.tick().await;
