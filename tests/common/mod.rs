@@ -5,6 +5,7 @@ pub mod dnssec;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;
+pub mod nats;
 pub mod refusal;
 pub mod validators;
 pub mod vantage;
