@@ -13,12 +13,21 @@
 //! take NATS away and bring it back. Every process is stopped by its pid (SIGTERM, SIGKILL
 //! after the stop deadline); dropping the cluster stops every node.
 //!
+//! A restart of the whole cluster (`stop_all`, `start_all`) takes longer: the meta group
+//! recovers from the store directories and elects a leader again (up to about 10 s here).
+//! Streams (a KV bucket `B` is the stream `KV_B`) are checked with `stream_info` and
+//! `wait_stream_current`; `request` sends any NATS request (`$JS.API.*`) over a raw
+//! client connection, so the harness needs no NATS client crate.
+//!
 //! ```ignore
 //! let mut nats = NatsCluster::start(3);
 //! let fleet = nats.fleet_arg(); // "nats://127.0.0.1:P1,nats://127.0.0.1:P2,..." for --fleet
-//! nats.stop_node(0);
-//! nats.wait_leader();
-//! nats.start_node(0);
+//! nats.stop_node(0);            // by pid; ports and store directory kept
+//! let leader = nats.wait_leader(); // the two others agree on a leader among themselves
+//! nats.start_node(0);           // back on the same ports; returns once it has rejoined
+//! nats.stop_all();              // every port free again
+//! nats.start_all();
+//! nats.wait_stream_current("KV_example"); // a bucket the test (or gslbd) created
 //! ```
 
 use std::fmt::Write as _;
