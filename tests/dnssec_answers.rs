@@ -332,8 +332,7 @@ fn nonexistent_names_get_a_compact_denial_and_nxdomain_only_with_co() {
         "CO without DO"
     );
     // CNAME into a name that does not exist: the denial is at the target.
-    let snap_chain = &snap;
-    let m = ask(snap_chain, "docs.example.com.", TXT, DO);
+    let m = ask(&snap, "docs.example.com.", TXT, DO);
     assert_eq!(m.response_code, ResponseCode::NoError);
     let (answer, _) = verify(&m, &dnskeys, "docs TXT");
     assert_eq!(answer, [set("docs.example.com.", CNAME)]);

@@ -253,6 +253,27 @@ impl Drop for Server {
     }
 }
 
+/// Stops a child process this test started: SIGTERM to its pid, SIGKILL after
+/// `STOP_DEADLINE`; returns once it has exited (reaped).
+pub fn stop_child(mut child: std::process::Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_DEADLINE;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// `gslbd serve --zones ZONES --geo GEO`, to complete with listen and other options.
 pub fn serve_command(zones: &Path, geo: &Path) -> Command {
     let mut c = Command::new(bin());

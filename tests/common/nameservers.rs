@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use super::{decode, encode, query, with_dnssec_ok, with_edns, STOP_DEADLINE};
+use super::{decode, encode, query, with_dnssec_ok, with_edns};
 
 /// How long NSD or Knot may take to load the zones and answer.
 pub const READY_DEADLINE: Duration = Duration::from_secs(15);
@@ -374,29 +374,8 @@ impl NameServer {
 
 impl Drop for NameServer {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + STOP_DEADLINE;
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => return,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-            }
+        if let Some(child) = self.child.take() {
+            super::stop_child(child);
         }
     }
 }

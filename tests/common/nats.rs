@@ -40,8 +40,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::STOP_DEADLINE;
-
 /// How long a cluster may take to start and elect a JetStream meta leader, and a restarted
 /// node to rejoin it (elections take about 2 s; the machine's cores are shared).
 pub const NATS_READY_DEADLINE: Duration = Duration::from_secs(30);
@@ -123,29 +121,8 @@ impl NatsNode {
 
     /// SIGTERM to the node's pid, SIGKILL after the stop deadline; waits until it has exited.
     fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + STOP_DEADLINE;
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => return,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-            }
+        if let Some(child) = self.child.take() {
+            super::stop_child(child);
         }
     }
 }
