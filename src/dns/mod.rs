@@ -1,6 +1,7 @@
 //! DNS on the wire: query parsing, response writing, the request handler and the listeners.
 //! The only place that knows the DNS message format.
 
+mod compress;
 pub mod edns;
 pub mod explain;
 pub mod handler;

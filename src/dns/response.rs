@@ -1,5 +1,6 @@
 //! The response writer: header, question, records and OPT appended to a reused buffer.
 
+use super::compress::{self, Table};
 use super::edns::{OPTION_COOKIE, OPTION_NSID};
 use super::query::{Ecs, TYPE_OPT};
 use super::rr::RrTail;
@@ -85,6 +86,7 @@ pub struct Writer<'b> {
     buf: &'b mut Vec<u8>,
     question_end: usize,
     counts: [u16; 4],
+    names: Table,
 }
 
 const AN: usize = 1;
@@ -122,15 +124,26 @@ impl<'b> Writer<'b> {
             buf,
             question_end,
             counts: [question.is_some() as u16, 0, 0, 0],
+            names: Table::new(question.is_some()),
         }
     }
 
+    /// Appends one record: `tail` is TYPE, CLASS, TTL, RDLENGTH and uncompressed RDATA.
+    /// Owners and the names in RDATA that may be compressed point to earlier names.
     fn record(&mut self, section: usize, owner: Owner<'_>, tail: &[u8]) {
         match owner {
             Owner::Ptr(off) => self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes()),
-            Owner::Name(n) => self.buf.extend_from_slice(n),
+            Owner::Name(n) => self.names.write_name(self.buf, n),
         }
-        self.buf.extend_from_slice(tail);
+        let rtype = u16::from_be_bytes([tail[0], tail[1]]);
+        let rdlength_at = self.buf.len() + 8;
+        self.buf.extend_from_slice(&tail[..10]);
+        if compress::rdata(&mut self.names, self.buf, rtype, &tail[10..]) {
+            let rdlength = (self.buf.len() - rdlength_at - 2) as u16;
+            self.buf[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
+        } else {
+            self.buf.extend_from_slice(&tail[10..]);
+        }
         self.counts[section] += 1;
     }
 
@@ -151,6 +164,7 @@ impl<'b> Writer<'b> {
     pub fn rollback(&mut self, mark: Mark) {
         self.buf.truncate(mark.len);
         self.counts = mark.counts;
+        self.names.forget_from(mark.len);
     }
 
     /// Whether the message, with `reserve` more bytes, is within `limit`.

@@ -22,7 +22,7 @@
 
 pub mod compare;
 pub mod cookies;
-mod parse;
+pub mod parse;
 mod records;
 
 use std::net::IpAddr;
