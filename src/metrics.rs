@@ -241,7 +241,11 @@ impl Metrics {
     }
 
     /// Prometheus text exposition.
-    pub fn render(&self, targets: &[TargetGauge]) -> String {
+    pub fn render(
+        &self,
+        targets: &[TargetGauge],
+        fleet: Option<&crate::health::FleetStatus>,
+    ) -> String {
         let workers = self.workers.lock().unwrap().clone();
         let names = self.names.lock().unwrap();
         let sum = |f: &dyn Fn(&QueryCells) -> &AtomicU64| -> u64 {
@@ -341,6 +345,10 @@ impl Metrics {
             self.reloads_unchanged.load(Relaxed)
         );
         let _ = writeln!(o, "# HELP gslbd_config_generation Generation of the configuration being served.\n# TYPE gslbd_config_generation gauge\ngslbd_config_generation {}", self.generation.load(Relaxed));
+        if let Some(f) = fleet {
+            let _ = writeln!(o, "# HELP gslbd_fleet_connected Whether NATS can be reached (0: answering from this node's own probes).\n# TYPE gslbd_fleet_connected gauge\ngslbd_fleet_connected {}", f.connected as u8);
+            let _ = writeln!(o, "# HELP gslbd_fleet_peers Other nodes whose votes were read.\n# TYPE gslbd_fleet_peers gauge\ngslbd_fleet_peers {}", f.peers.len());
+        }
         let _ = writeln!(o, "# HELP gslbd_probes_total Health probes, by result.\n# TYPE gslbd_probes_total counter");
         let _ = writeln!(
             o,

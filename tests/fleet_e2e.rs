@@ -135,6 +135,51 @@ impl Fleet {
         }
     }
 
+    /// Waits until node `i`'s `/v1/status` shows the target's fleet verdict `verdict`
+    /// decided by `decided_by`, with the votes `votes` (node, up, counted); returns the
+    /// whole status.
+    fn fleet_row(
+        &self,
+        i: usize,
+        verdict: &str,
+        decided_by: &str,
+        votes: &[(&str, bool, bool)],
+    ) -> Value {
+        let want_votes: Vec<Value> = votes
+            .iter()
+            .map(|(n, up, counted)| json!({ "node": n, "up": up, "counted": counted }))
+            .collect();
+        wait_for(&format!("node {i}: fleet row"), FLEET_PATIENCE, || {
+            let st = get_json(&self.nodes[i], "/v1/status");
+            let r = st["targets"]
+                .as_array()
+                .and_then(|t| {
+                    t.iter()
+                        .find(|r| r["address"] == json!(self.target.to_string()))
+                })
+                .cloned()
+                .unwrap_or_default();
+            let f = &r["fleet"];
+            (f["verdict"] == verdict
+                && f["decided_by"] == decided_by
+                && f["votes"] == json!(want_votes))
+            .then(|| st.clone())
+            .ok_or_else(|| st.to_string())
+        })
+        .0
+    }
+
+    /// What explain says decided health on node `i`.
+    fn explained_health(&self, i: usize) -> Value {
+        let path = format!("/v1/explain?name={}&client=192.0.2.1", self.name);
+        get_json(&self.nodes[i], &path)["health"].clone()
+    }
+
+    /// Node `i`'s `gslbd_fleet_connected`.
+    fn connected_metric(&self, i: usize) -> f64 {
+        common::metrics::scrape(self.nodes[i].admin_addr()).must("gslbd_fleet_connected", &[])
+    }
+
     /// Waits until node `i`'s own probe sees the target `up`.
     fn own_probe(&self, i: usize, up: bool) {
         let want = if up { "up" } else { "down" };
@@ -156,6 +201,21 @@ fn quorum_keeps_a_target_one_vantage_point_fails_and_drops_one_that_two_fail() {
     // Node a sees it fail; the fleet (b and c say up) keeps it in every answer.
     for i in 0..3 {
         f.expect(i, true, "1 of 3 down");
+    }
+    // Every node's status shows the verdict and the votes behind it; explain names the view.
+    let votes = [("a", false, true), ("b", true, true), ("c", true, true)];
+    for i in 0..3 {
+        let st = f.fleet_row(i, "up", "quorum", &votes);
+        assert_eq!(st["fleet"]["connected"], true, "{st}");
+        let peers: Vec<&Value> = st["fleet"]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["node"])
+            .collect();
+        assert_eq!(peers.len(), 2, "the two other nodes: {st}");
+        assert_eq!(f.explained_health(i), "fleet quorum");
+        assert_eq!(f.connected_metric(i), 1.0);
     }
     // Failing from 2 of 3: out of every answer, also node c's, whose probe says up.
     f.fail_from(&[0, 1]);
@@ -180,6 +240,16 @@ fn local_mode_lets_each_node_decide_alone() {
     f.expect(0, false, "a sees it down");
     f.expect(1, true, "b sees it up");
     f.expect(2, true, "c sees it up");
+    f.fleet_row(
+        0,
+        "down",
+        "local",
+        &[("a", false, true), ("b", true, true), ("c", true, true)],
+    );
+    assert_eq!(
+        f.explained_health(1),
+        "this node's probes (--fleet-health local)"
+    );
 }
 
 #[test]
@@ -193,6 +263,16 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
     // Alone, node a trusts its own probe.
     f.expect(0, false, "NATS gone: own probe");
     f.expect(1, true, "NATS gone: own probe");
+    // ... and says so in its status, explain and metrics.
+    // The others' last votes are shown, no longer counted.
+    let last = [("a", false, true), ("b", true, false), ("c", true, false)];
+    let st = f.fleet_row(0, "down", "local: NATS unreachable", &last);
+    assert_eq!(st["fleet"]["connected"], false, "{st}");
+    assert_eq!(
+        f.explained_health(0),
+        "this node's probes: NATS unreachable"
+    );
+    assert_eq!(f.connected_metric(0), 0.0);
     nats.start_all();
     // After a restart of the whole cluster its replicated bucket recovers only after the
     // meta leader is back (`start_all` waits for that much): allow for the stream too.
@@ -202,4 +282,6 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
         "NATS back: the fleet view returns",
         REJOIN_PATIENCE,
     );
+    assert_eq!(f.connected_metric(0), 1.0);
+    assert_eq!(f.explained_health(0), "fleet quorum");
 }

@@ -98,7 +98,9 @@ async fn metrics(State(a): State<Admin>) -> Response {
         .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        a.shared.metrics.render(&targets),
+        a.shared
+            .metrics
+            .render(&targets, a.monitor.fleet_status().as_ref()),
     )
         .into_response()
 }
@@ -111,6 +113,9 @@ struct StatusBody {
     last_reload: Option<crate::reload::LastReload>,
     zones: Vec<ZoneStatus>,
     targets: Vec<crate::health::TargetStatus>,
+    /// This node's fleet, when it runs with `--fleet`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fleet: Option<crate::health::FleetStatus>,
 }
 
 #[derive(Serialize)]
@@ -140,6 +145,7 @@ async fn status(State(a): State<Admin>) -> Response {
         last_reload: load.last_reload,
         zones,
         targets: a.monitor.status(),
+        fleet: a.monitor.fleet_status(),
     })
     .into_response()
 }

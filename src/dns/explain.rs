@@ -39,6 +39,9 @@ pub struct Explanation {
     pub scope: u8,
     /// The GSLB decision, for GSLB names.
     pub gslb: Option<Trace>,
+    /// Whose probes the targets' health came from (a server's view; none offline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<&'static str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,7 @@ pub fn explain(
         authority: msg.authorities.iter().map(|r| r.to_string()).collect(),
         additional: msg.additionals.iter().map(|r| r.to_string()).collect(),
         scope,
+        health: (is_gslb && !health.decided_by.is_empty()).then_some(health.decided_by),
         gslb: is_gslb.then_some(trace),
     })
 }
@@ -156,6 +160,9 @@ impl std::fmt::Display for Explanation {
         match &self.zone {
             Some(z) => writeln!(f, "zone: {z}")?,
             None => writeln!(f, "zone: none of ours")?,
+        }
+        if let Some(h) = self.health {
+            writeln!(f, "health: decided by {h}")?;
         }
         if let Some(t) = &self.gslb {
             writeln!(f, "{t}")?;

@@ -95,6 +95,18 @@ impl Votes {
         self.nodes.insert(node.to_string(), votes);
     }
 
+    /// Every other node heard from: name, when it last published (ms since the Unix epoch)
+    /// and how many probes it votes on; by name.
+    pub fn nodes(&self) -> Vec<(String, u64, usize)> {
+        let mut v: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|(n, v)| (n.clone(), v.at_ms, v.up.len()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Forgets `node` (its key was deleted or expired).
     pub fn remove(&mut self, node: &str) {
         self.nodes.remove(node);

@@ -5,8 +5,10 @@ pub mod monitor;
 pub mod probe;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod view;
 
-pub use monitor::{DrainError, Monitor, TargetStatus};
+pub use monitor::{DrainError, Monitor};
 pub use source::{ProbeSource, ProbeSourceError};
+pub use status::{FleetStatus, TargetStatus};
 pub use view::{HealthView, TargetHealth};

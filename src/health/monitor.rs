@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::probe::{NetProbe, Probe};
 use super::source::ProbeSource;
 use super::state::ProbeState;
+use super::status::{FleetStatus, NodeVote, PeerStatus, TargetFleet, TargetStatus};
 use super::view::HealthView;
 use crate::fleet::link::{now_ms, FleetState};
 use crate::fleet::{probe_id, FleetHealth, NodeVotes};
@@ -57,20 +58,6 @@ pub enum DrainError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// One row of `/v1/status` `targets`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TargetStatus {
-    pub address: IpAddr,
-    pub check: Option<String>,
-    pub state: &'static str,
-    pub since: Option<String>,
-    pub latency_ms: Option<f64>,
-    pub error: Option<String>,
-    /// What the probe says, drained or not (always true without a check).
-    #[serde(skip)]
-    pub probe_up: bool,
 }
 
 impl Monitor {
@@ -224,10 +211,33 @@ impl Monitor {
                 unchecked.insert(t.addr);
             }
         }
+        let fleet = self.inner.fleet.lock().unwrap().clone();
+        let votes = fleet.as_ref().map(|f| f.votes.lock().unwrap().clone());
+        let now = now_ms();
         for p in &snap.gslb.probes {
             let st = probes
                 .get(&(p.addr, p.check.clone()))
                 .map(|e| e.state.lock().unwrap().clone());
+            let own_up = st.as_ref().is_none_or(|s| s.up);
+            let fleet_row = fleet.as_ref().zip(votes.as_ref()).map(|(f, v)| {
+                let id = probe_id(p.addr, &p.check);
+                let c = &f.config;
+                let v = v.verdict(&c.node, id, own_up, p.check.interval, now, c.health);
+                let (up, decided_by) = match (f.connected(), c.health) {
+                    (false, _) => (own_up, "local: NATS unreachable"),
+                    (true, FleetHealth::Local) => (own_up, "local"),
+                    (true, FleetHealth::Quorum) => (v.up, "quorum"),
+                };
+                TargetFleet {
+                    verdict: if up { "up" } else { "down" },
+                    decided_by,
+                    votes: v
+                        .votes
+                        .into_iter()
+                        .map(|(node, up, counted)| NodeVote { node, up, counted })
+                        .collect(),
+                }
+            });
             let state = match (&st, drained.contains(&p.addr)) {
                 (_, true) => "drained",
                 (Some(s), _) if !s.up => "down",
@@ -242,8 +252,9 @@ impl Monitor {
                     .as_ref()
                     .and_then(|s| s.last_latency)
                     .map(|l| (l.as_secs_f64() * 1e6).round() / 1e3),
-                probe_up: st.as_ref().is_none_or(|s| s.up),
+                probe_up: own_up,
                 error: st.and_then(|s| s.last_error),
+                fleet: fleet_row,
             });
         }
         for addr in unchecked {
@@ -259,10 +270,32 @@ impl Monitor {
                 latency_ms: None,
                 error: None,
                 probe_up: true,
+                fleet: None,
             });
         }
         rows.sort_by(|a, b| (a.address, &a.check).cmp(&(b.address, &b.check)));
         rows
+    }
+
+    /// This node's fleet, when it runs with `--fleet`.
+    pub fn fleet_status(&self) -> Option<FleetStatus> {
+        let f = self.inner.fleet.lock().unwrap().clone()?;
+        let peers = f.votes.lock().unwrap().nodes();
+        let me = crate::fleet::link::node_key(&f.config.node);
+        Some(FleetStatus {
+            node: f.config.node.clone(),
+            mode: f.config.health,
+            connected: f.connected(),
+            peers: peers
+                .into_iter()
+                .filter(|(n, ..)| *n != me)
+                .map(|(node, at_ms, probes)| PeerStatus {
+                    node,
+                    last_seen: fmt_time(SystemTime::UNIX_EPOCH + Duration::from_millis(at_ms)),
+                    probes,
+                })
+                .collect(),
+        })
     }
 
     /// (up, down) counts over distinct probes.
@@ -280,6 +313,14 @@ impl Inner {
     fn view_for(&self, snap: &Snapshot) -> HealthView {
         let probes = self.probes.lock().unwrap();
         let fleet = self.fleet.lock().unwrap().clone();
+        let decided_by = match &fleet {
+            None => "this node's probes",
+            Some(f) if !f.connected() => "this node's probes: NATS unreachable",
+            Some(f) if f.config.health == FleetHealth::Local => {
+                "this node's probes (--fleet-health local)"
+            }
+            Some(_) => "fleet quorum",
+        };
         // The fleet decides when this node hears it and asks for a quorum.
         let fleet = fleet.filter(|f| f.connected() && f.config.health == FleetHealth::Quorum);
         let votes = fleet.as_ref().map(|f| f.votes.lock().unwrap().clone());
@@ -305,6 +346,7 @@ impl Inner {
                 })
                 .collect(),
             drained: self.drained.lock().unwrap().iter().copied().collect(),
+            decided_by,
         }
     }
 

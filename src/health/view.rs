@@ -12,6 +12,8 @@ pub struct HealthView {
     pub up: Vec<bool>,
     /// Addresses taken out of every answer by hand.
     pub drained: HashSet<IpAddr>,
+    /// Whose probes `up` follows (shown by explain): this node's, or the fleet's quorum.
+    pub decided_by: &'static str,
 }
 
 /// A target's state as the selector sees it.
