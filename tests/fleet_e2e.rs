@@ -259,6 +259,9 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
     f.fail_from(&[0]);
     f.own_probe(0, false);
     f.expect(0, true, "the fleet keeps it");
+    // Node a has heard both others before NATS goes.
+    let heard = [("a", false, true), ("b", true, true), ("c", true, true)];
+    f.fleet_row(0, "up", "quorum", &heard);
     nats.stop_all();
     // Alone, node a trusts its own probe.
     f.expect(0, false, "NATS gone: own probe");
