@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gslbd::config::{self, Paths};
 use gslbd::dns::edns::{self, CookieSecret, EdnsConfig};
 use gslbd::dns::explain;
-use gslbd::fleet::link::FleetConfig;
+use gslbd::fleet::FleetConfig;
 use gslbd::fleet::FleetHealth;
 use gslbd::health::{HealthView, ProbeSource};
 use gslbd::server::{self, ServeConfig, ServeError};

@@ -244,7 +244,7 @@ impl Metrics {
     pub fn render(
         &self,
         targets: &[TargetGauge],
-        fleet: Option<&crate::health::FleetStatus>,
+        fleet: Option<(&crate::health::FleetStatus, &crate::fleet::FleetView)>,
     ) -> String {
         let workers = self.workers.lock().unwrap().clone();
         let names = self.names.lock().unwrap();
@@ -345,7 +345,10 @@ impl Metrics {
             self.reloads_unchanged.load(Relaxed)
         );
         let _ = writeln!(o, "# HELP gslbd_config_generation Generation of the configuration being served.\n# TYPE gslbd_config_generation gauge\ngslbd_config_generation {}", self.generation.load(Relaxed));
-        if let Some(f) = fleet {
+        if let Some((f, view)) = fleet {
+            let me_drifts = view.nodes.iter().any(|n| n.me && n.drift);
+            let _ = writeln!(o, "# HELP gslbd_fleet_drift_nodes Nodes whose loaded files differ from the fleet majority's.\n# TYPE gslbd_fleet_drift_nodes gauge\ngslbd_fleet_drift_nodes {}", view.drift_nodes);
+            let _ = writeln!(o, "# HELP gslbd_fleet_config_drift Whether this node's loaded files differ from the fleet majority's.\n# TYPE gslbd_fleet_config_drift gauge\ngslbd_fleet_config_drift {}", me_drifts as u8);
             let _ = writeln!(o, "# HELP gslbd_fleet_connected Whether NATS can be reached (0: answering from this node's own probes).\n# TYPE gslbd_fleet_connected gauge\ngslbd_fleet_connected {}", f.connected as u8);
             let _ = writeln!(o, "# HELP gslbd_fleet_peers Other nodes whose votes were read.\n# TYPE gslbd_fleet_peers gauge\ngslbd_fleet_peers {}", f.peers.len());
         }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{self, Paths};
+use crate::fleet::{fingerprint, Loaded};
 use crate::health::Monitor;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
@@ -16,9 +17,10 @@ use crate::state::Shared;
 /// The trigger name of the file watcher (`crate::watcher`).
 pub(crate) const FILE_CHANGE: &str = "file change";
 
-/// A fingerprint of every file under `dirs` (following symlinks, as the loader does): path,
-/// size, modification time and inode. Any write or rename changes it.
-fn fingerprint(dirs: &[PathBuf]) -> u64 {
+/// A stamp of every file under `dirs` (following symlinks, as the loader does): path, size,
+/// modification time and inode. Any write or rename changes it; cheap, unlike the content
+/// fingerprint a fleet compares.
+fn stamp(dirs: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     use std::os::unix::fs::MetadataExt;
     let mut entries = Vec::new();
@@ -98,10 +100,16 @@ fn now() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// Loads and compiles the configuration off the async threads.
-async fn load(paths: &Paths) -> Result<Snapshot, Vec<String>> {
+/// Loads and compiles the configuration off the async threads; in a fleet, with the
+/// fingerprint of the files (taken first: files changing meanwhile make another reload).
+async fn load(paths: &Paths, fleet: bool) -> Result<(Snapshot, Option<String>), Vec<String>> {
     let paths = paths.clone();
-    match tokio::task::spawn_blocking(move || config::load(&paths)).await {
+    let work = move || {
+        let print =
+            fleet.then(|| fingerprint::fingerprint(&[paths.zones.clone(), paths.geo.clone()]));
+        config::load(&paths).map(|s| (s, print))
+    };
+    match tokio::task::spawn_blocking(work).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(p)) => Err(p.0.iter().map(|p| p.to_string()).collect()),
         Err(e) => Err(vec![format!("the loader panicked: {e}")]),
@@ -123,8 +131,15 @@ impl Reloader {
             .store(1, std::sync::atomic::Ordering::Relaxed);
         let st = status.clone();
         let dirs = [paths.zones.clone(), paths.geo.clone()];
+        if let Some(f) = monitor.fleet() {
+            f.set_loaded(Loaded {
+                generation: 1,
+                fingerprint: fingerprint::fingerprint(&dirs),
+                loaded_at: status.lock().unwrap().loaded_at.clone(),
+            });
+        }
         // What the files looked like when the running configuration was last loaded.
-        let mut loaded_from = fingerprint(&dirs);
+        let mut loaded_from = stamp(&dirs);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Requests that queued up while we were busy are served by this one load.
@@ -133,7 +148,7 @@ impl Reloader {
                     waiting.push(more);
                 }
                 let trigger = waiting[0].trigger;
-                let now_seen = fingerprint(&dirs);
+                let now_seen = stamp(&dirs);
                 if waiting.iter().all(|w| w.trigger == FILE_CHANGE) && now_seen == loaded_from {
                     // The watcher saw the files a reload has already read (e.g. just after
                     // POST /v1/reload): nothing to do.
@@ -145,8 +160,9 @@ impl Reloader {
                     continue;
                 }
                 loaded_from = now_seen;
-                let outcome = match load(&paths).await {
-                    Ok(mut snap) => {
+                let fleet = monitor.fleet();
+                let outcome = match load(&paths, fleet.is_some()).await {
+                    Ok((mut snap, print)) => {
                         shared.metrics.assign_slots(&mut snap);
                         let summary = (snap.zones.len(), snap.gslb.records.len());
                         monitor.install(Arc::new(snap));
@@ -155,6 +171,13 @@ impl Reloader {
                             let mut s = st.lock().unwrap();
                             s.generation += 1;
                             s.loaded_at = now();
+                            if let (Some(f), Some(fingerprint)) = (&fleet, print) {
+                                f.set_loaded(Loaded {
+                                    generation: s.generation,
+                                    fingerprint,
+                                    loaded_at: s.loaded_at.clone(),
+                                });
+                            }
                             s.generation
                         };
                         shared

@@ -41,7 +41,7 @@ pub struct ServeConfig {
     /// The local addresses health probes connect from.
     pub probe_source: ProbeSource,
     /// The fleet to join, or `None` to stand alone.
-    pub fleet: Option<crate::fleet::link::FleetConfig>,
+    pub fleet: Option<crate::fleet::FleetConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +169,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     monitor.install(Arc::new(snapshot));
     if let Some(fleet) = cfg.fleet.clone() {
         tracing::info!(node = %fleet.node, nats = %fleet.urls.join(","), health = ?fleet.health, "joining the fleet");
-        monitor.join_fleet(Arc::new(crate::fleet::link::FleetState::new(fleet)));
+        monitor.join_fleet(Arc::new(crate::fleet::FleetState::new(fleet)));
     }
     crate::state::release_freed_memory();
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());

@@ -1,4 +1,4 @@
-//! The admin HTTP API: health, metrics, status, reload, explain and drains.
+//! The admin HTTP API: health, metrics, status, fleet, reload, explain and drains.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ pub fn router(admin: Admin) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/reload", post(reload))
         .route("/v1/explain", get(explain_query))
+        .route("/v1/fleet", get(fleet))
         .route("/v1/targets/{address}/drain", post(drain))
         .route("/v1/targets/{address}/undrain", post(undrain))
         .with_state(admin)
@@ -98,9 +99,13 @@ async fn metrics(State(a): State<Admin>) -> Response {
         .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        a.shared
-            .metrics
-            .render(&targets, a.monitor.fleet_status().as_ref()),
+        a.shared.metrics.render(
+            &targets,
+            a.monitor
+                .fleet_status()
+                .as_ref()
+                .zip(a.monitor.fleet_view().as_ref()),
+        ),
     )
         .into_response()
 }
@@ -148,6 +153,17 @@ async fn status(State(a): State<Admin>) -> Response {
         fleet: a.monitor.fleet_status(),
     })
     .into_response()
+}
+
+/// `GET /v1/fleet`: the nodes of this node's fleet and their configuration drift.
+async fn fleet(State(a): State<Admin>) -> Response {
+    match a.monitor.fleet_view() {
+        Some(v) => Json(v).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "this node stands alone (serve --fleet joins a fleet)",
+        ),
+    }
 }
 
 async fn reload(State(a): State<Admin>, headers: HeaderMap) -> Response {

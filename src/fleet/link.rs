@@ -1,134 +1,77 @@
-//! The link to NATS: connects (and reconnects with backoff), creates the votes bucket,
-//! publishes this node's votes whenever they change and at every heartbeat, and follows
-//! every other node's. NATS is never on the query path: what arrives here only changes the
-//! health view the next time it is built.
+//! The link to NATS: connects (and reconnects with backoff), opens the buckets, publishes
+//! this node's votes, drains and description, and follows every other node's. NATS is never
+//! on the query path: what arrives here only changes the health view the next time it is
+//! built.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
-use tokio::sync::Notify;
 
-use super::votes::{FleetHealth, NodeVotes, Votes};
+use super::bucket::{self, timed, OP_TIMEOUT};
+use super::drains;
+use super::member::Member;
+use super::nodes::NodeInfo;
+use super::state::{now_ms, FleetState};
+use super::votes::NodeVotes;
 
-/// The bucket of votes: one key per node, its latest `NodeVotes`.
-pub const VOTES_BUCKET: &str = "gslbd_votes";
-/// How often a node republishes its votes when nothing changed (what keeps them fresh): the
-/// shortest probe interval, within these bounds, so votes never age past 3 intervals.
-const HEARTBEAT_MIN: Duration = Duration::from_millis(100);
-const HEARTBEAT_MAX: Duration = Duration::from_secs(1);
-/// Reconnection backoff: doubles from the first to the last.
+/// Reconnection backoff: doubles from the first to the last. Short, so a node rejoins
+/// within a second or so of NATS coming back.
 const BACKOFF: [Duration; 3] = [
+    Duration::from_millis(100),
     Duration::from_millis(250),
     Duration::from_millis(500),
-    Duration::from_secs(1),
 ];
-/// A bucket operation that takes longer than this counts as NATS being unreachable.
-const OP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a node republishes its description when nothing changed.
+const DESCRIBE_EVERY: Duration = Duration::from_secs(60);
 
-/// How this node joins the fleet (`serve --fleet URLS --node NAME --fleet-health MODE`).
-#[derive(Debug, Clone)]
-pub struct FleetConfig {
-    pub urls: Vec<String>,
-    pub node: String,
-    pub health: FleetHealth,
-}
-
-/// What the link shares with the health monitor.
-pub struct FleetState {
-    pub config: FleetConfig,
-    /// The other nodes' votes, as last read.
-    pub votes: Mutex<Votes>,
-    /// Whether the link works now; without it the node answers from its own probes.
-    pub connected: AtomicBool,
-    /// Poked by the monitor when one of this node's verdicts flips.
-    pub own_changed: Notify,
-    /// The heartbeat in milliseconds (see `set_shortest_interval`).
-    heartbeat_ms: AtomicU64,
-}
-
-impl FleetState {
-    pub fn new(config: FleetConfig) -> Self {
-        FleetState {
-            config,
-            votes: Mutex::new(Votes::default()),
-            connected: AtomicBool::new(false),
-            own_changed: Notify::new(),
-            heartbeat_ms: AtomicU64::new(HEARTBEAT_MAX.as_millis() as u64),
-        }
-    }
-
-    /// Sets the heartbeat from the shortest probe interval of the served configuration.
-    pub fn set_shortest_interval(&self, interval: Option<Duration>) {
-        let beat = interval
-            .unwrap_or(HEARTBEAT_MAX)
-            .clamp(HEARTBEAT_MIN, HEARTBEAT_MAX);
-        self.heartbeat_ms
-            .store(beat.as_millis() as u64, Ordering::Relaxed);
-    }
-
-    fn heartbeat(&self) -> Duration {
-        Duration::from_millis(self.heartbeat_ms.load(Ordering::Relaxed))
-    }
-
-    pub fn connected(&self) -> bool {
-        self.connected.load(Ordering::Relaxed)
-    }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// A NATS key for a node name: letters, digits, `-` and `_` kept, anything else as `_`.
-pub fn node_key(node: &str) -> String {
-    node.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Runs the link until the process ends. `own` gives this node's current votes; `changed` is
-/// called whenever what the fleet says (or whether it can be heard) changes.
-pub async fn run(
-    state: Arc<FleetState>,
-    own: impl Fn() -> NodeVotes + Send + Sync + 'static,
-    changed: impl Fn() + Send + Sync + 'static,
-) {
-    let own = Arc::new(own);
-    let changed = Arc::new(changed);
+/// Runs the link until the process ends.
+pub async fn run(state: Arc<FleetState>, member: Arc<dyn Member>) {
     let mut attempt = 0usize;
     loop {
-        match session(&state, own.clone(), changed.clone()).await {
+        match session(&state, &member).await {
             Ok(()) => attempt = 0,
             Err(e) => {
-                tracing::warn!(error = %e, "fleet: NATS unreachable; answering from this node's own probes");
+                if attempt == 0 || state.connected() {
+                    tracing::warn!(error = %e, "fleet: NATS unreachable; answering from this node's own probes");
+                } else {
+                    tracing::debug!(error = %e, "fleet: still no NATS");
+                }
             }
         }
         if state.connected.swap(false, Ordering::Relaxed) {
-            changed();
+            member.fleet_changed();
         }
         tokio::time::sleep(BACKOFF[attempt.min(BACKOFF.len() - 1)]).await;
         attempt += 1;
     }
 }
 
+/// A watch on every key of `bucket`: each key's latest value first, then every change.
+async fn watch(bucket: &kv::Store) -> Result<kv::Watch, String> {
+    timed(async {
+        bucket
+            .watch_with_history(">")
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// A watch on every key of `bucket`: only the changes from now on.
+async fn watch_changes(bucket: &kv::Store) -> Result<kv::Watch, String> {
+    timed(async { bucket.watch_all().await.map_err(|e| e.to_string()) }).await
+}
+
+/// The next entry of a watch; its end or an error ends the session.
+fn entry(e: Option<Result<kv::Entry, kv::WatcherError>>) -> Result<kv::Entry, String> {
+    e.ok_or("a watch ended")?.map_err(|e| e.to_string())
+}
+
 /// One connection: until something fails.
-async fn session(
-    state: &Arc<FleetState>,
-    own: Arc<dyn Fn() -> NodeVotes + Send + Sync>,
-    changed: Arc<dyn Fn() + Send + Sync>,
-) -> Result<(), String> {
+async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<(), String> {
     let urls: Vec<async_nats::ServerAddr> = state
         .config
         .urls
@@ -140,102 +83,113 @@ async fn session(
         async_nats::ConnectOptions::new()
             .name(format!("gslbd {}", state.config.node))
             .connection_timeout(OP_TIMEOUT)
+            // The link reconnects itself, re-reading every bucket; a client quietly
+            // reconnecting underneath would leave its watches stale.
+            .max_reconnects(1)
             .connect(urls),
     )
     .await
     .map_err(|_| "connect timed out".to_string())?
     .map_err(|e| format!("connect: {e}"))?;
     let js = jetstream::new(client);
-    let bucket = timed(open_bucket(&js)).await?;
-    let me = node_key(&state.config.node);
-    let mut watch = timed(async { bucket.watch_all().await.map_err(|e| e.to_string()) }).await?;
-    timed(publish(&bucket, &me, own.as_ref())).await?;
+    let votes = timed(bucket::open(&js, &bucket::VOTES)).await?;
+    let drains = timed(bucket::open(&js, &bucket::DRAINS)).await?;
+    let nodes = timed(bucket::open(&js, &bucket::NODES)).await?;
+    let me = state.key();
+    let node = state.config.node.as_str();
+    let mut votes_watch = watch(&votes).await?;
+    let mut nodes_watch = watch(&nodes).await?;
+    // Drains made here while NATS could not be heard go in first; then the fleet's replace
+    // this node's, and every later change arrives through the watch (started before the
+    // listing, so nothing falls between the two).
+    timed(drains::push(&drains, member.as_ref(), node)).await?;
+    let mut drains_watch = watch_changes(&drains).await?;
+    member.fleet_drains(timed(drains::list(&drains)).await?);
+    timed(publish_votes(&votes, &me, member.own_votes())).await?;
+    timed(describe(&nodes, state)).await?;
     state.connected.store(true, Ordering::Relaxed);
-    tracing::info!(node = %state.config.node, "fleet: joined through NATS");
-    changed();
-    // A deadline, not a timer made anew each turn: other nodes' votes arriving must not
+    tracing::info!(node, "fleet: joined through NATS");
+    member.fleet_changed();
+    // Deadlines, not timers made anew each turn: other nodes' votes arriving must not
     // postpone ours.
-    let mut next_beat = tokio::time::Instant::now() + state.heartbeat();
+    let now = tokio::time::Instant::now;
+    let mut next_beat = now() + state.heartbeat();
+    let mut next_description = now() + DESCRIBE_EVERY;
     loop {
         tokio::select! {
-            entry = watch.next() => {
-                let entry = entry.ok_or("the watch ended")?.map_err(|e| e.to_string())?;
-                if entry.key == me {
+            e = votes_watch.next() => {
+                let e = entry(e)?;
+                if e.key == me {
                     continue;
                 }
                 let mut votes = state.votes.lock().unwrap();
-                match entry.operation {
-                    kv::Operation::Put => match NodeVotes::decode(&entry.value) {
-                        Some(v) => votes.set(&entry.key, v),
-                        None => tracing::debug!(node = %entry.key, "fleet: unreadable votes ignored"),
+                match e.operation {
+                    kv::Operation::Put => match NodeVotes::decode(&e.value) {
+                        Some(v) => votes.set(&e.key, v),
+                        None => tracing::debug!(node = %e.key, "fleet: unreadable votes ignored"),
                     },
-                    kv::Operation::Delete | kv::Operation::Purge => votes.remove(&entry.key),
+                    kv::Operation::Delete | kv::Operation::Purge => votes.remove(&e.key),
                 }
                 drop(votes);
-                changed();
+                member.fleet_changed();
+            }
+            e = drains_watch.next() => {
+                let e = entry(e)?;
+                match drains::addr(&e.key) {
+                    Some(addr) => member.fleet_drain(addr, e.operation == kv::Operation::Put),
+                    None => tracing::debug!(key = %e.key, "fleet: not a drain key; ignored"),
+                }
+            }
+            e = nodes_watch.next() => {
+                let e = entry(e)?;
+                let mut nodes = state.nodes.lock().unwrap();
+                match e.operation {
+                    kv::Operation::Put => match serde_json::from_slice::<NodeInfo>(&e.value) {
+                        Ok(info) => nodes.set(&e.key, info),
+                        Err(err) => tracing::debug!(node = %e.key, error = %err, "fleet: unreadable description ignored"),
+                    },
+                    kv::Operation::Delete | kv::Operation::Purge => nodes.remove(&e.key),
+                }
             }
             _ = tokio::time::sleep_until(next_beat) => {
-                timed(publish(&bucket, &me, own.as_ref())).await?;
-                next_beat = tokio::time::Instant::now() + state.heartbeat();
+                timed(publish_votes(&votes, &me, member.own_votes())).await?;
+                next_beat = now() + state.heartbeat();
             }
             _ = state.own_changed.notified() => {
-                timed(publish(&bucket, &me, own.as_ref())).await?;
-                next_beat = tokio::time::Instant::now() + state.heartbeat();
+                timed(publish_votes(&votes, &me, member.own_votes())).await?;
+                next_beat = now() + state.heartbeat();
+            }
+            _ = state.drains_changed.notified() => {
+                timed(drains::push(&drains, member.as_ref(), node)).await?;
+            }
+            _ = tokio::time::sleep_until(next_description) => {
+                timed(describe(&nodes, state)).await?;
+                next_description = now() + DESCRIBE_EVERY;
+            }
+            _ = state.loaded_changed.notified() => {
+                timed(describe(&nodes, state)).await?;
+                next_description = now() + DESCRIBE_EVERY;
             }
         }
     }
 }
 
-async fn timed<T>(f: impl std::future::Future<Output = Result<T, String>>) -> Result<T, String> {
-    tokio::time::timeout(OP_TIMEOUT, f)
-        .await
-        .map_err(|_| "NATS did not answer in time".to_string())?
-}
-
-/// The votes bucket, created when missing: one value per node (history 1), forgotten after
-/// a minute without a heartbeat; replicated on up to 3 servers of the cluster. The bucket's
-/// stream is created as the KV convention has it (`KV_<bucket>` over `$KV.<bucket>.>`)
-/// rather than through the client's `create_key_value`, which first reads account limits in
-/// a form NATS 2.9 (Debian 12) does not answer.
-async fn open_bucket(js: &jetstream::Context) -> Result<kv::Store, String> {
-    if let Ok(b) = js.get_key_value(VOTES_BUCKET).await {
-        return Ok(b);
-    }
-    let mut last = String::new();
-    for replicas in [3, 1] {
-        let config = jetstream::stream::Config {
-            name: format!("KV_{VOTES_BUCKET}"),
-            description: Some("gslbd: each node's health votes".into()),
-            subjects: vec![format!("$KV.{VOTES_BUCKET}.>")],
-            max_messages_per_subject: 1,
-            max_age: Duration::from_secs(60),
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
-            num_replicas: replicas,
-            ..Default::default()
-        };
-        match js.create_stream(config).await {
-            Ok(_) => break,
-            Err(e) => last = e.to_string(),
-        }
-    }
-    // Created now, or by another node meanwhile.
-    js.get_key_value(VOTES_BUCKET)
-        .await
-        .map_err(|e| format!("cannot open the {VOTES_BUCKET} bucket: {e}; creating it: {last}"))
-}
-
-async fn publish(
-    bucket: &kv::Store,
-    me: &str,
-    own: &(dyn Fn() -> NodeVotes + Send + Sync),
-) -> Result<(), String> {
-    let votes = own();
+async fn publish_votes(bucket: &kv::Store, me: &str, votes: NodeVotes) -> Result<(), String> {
     bucket
         .put(me, votes.encode().into())
         .await
         .map(|_| ())
         .map_err(|e| format!("publishing votes: {e}"))
+}
+
+/// Publishes this node's description.
+async fn describe(bucket: &kv::Store, state: &FleetState) -> Result<(), String> {
+    let loaded = state.loaded.lock().unwrap().clone();
+    let info = NodeInfo::mine(&state.config.node, loaded, now_ms());
+    let body = serde_json::to_vec(&info).expect("serialisable");
+    bucket
+        .put(state.key(), body.into())
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("publishing this node's description: {e}"))
 }

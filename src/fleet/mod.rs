@@ -1,8 +1,16 @@
 //! The fleet: several gslbd nodes sharing health verdicts, drains and configuration
-//! fingerprints through NATS JetStream key-value buckets (spec §10). Work in progress: the
-//! quorum view and the vote encoding are here; the NATS link comes next.
+//! fingerprints through NATS JetStream key-value buckets (spec §10).
 
+pub mod bucket;
+pub mod drains;
+pub mod fingerprint;
 pub mod link;
+pub mod member;
+pub mod nodes;
+pub mod state;
 pub mod votes;
 
+pub use member::Member;
+pub use nodes::{FleetView, Loaded};
+pub use state::{node_key, now_ms, FleetConfig, FleetState};
 pub use votes::{probe_id, FleetHealth, NodeVotes, Verdict, Votes};

@@ -1,6 +1,8 @@
 //! Health: probes, rise/fall state, the monitor that runs them, and the immutable view the
 //! selector reads.
 
+pub mod drains;
+pub mod member;
 pub mod monitor;
 pub mod probe;
 pub mod source;
@@ -8,7 +10,8 @@ pub mod state;
 pub mod status;
 pub mod view;
 
-pub use monitor::{DrainError, Monitor};
+pub use drains::DrainError;
+pub use monitor::Monitor;
 pub use source::{ProbeSource, ProbeSourceError};
 pub use status::{FleetStatus, TargetStatus};
 pub use view::{HealthView, TargetHealth};

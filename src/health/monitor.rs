@@ -1,5 +1,6 @@
 //! The health monitor: one probe task per distinct (address, check), their rise/fall state,
 //! manual drains, and publication of the health view next to the snapshot it belongs to.
+//! Its part in a fleet (votes, fleet-wide drains) is in `member.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -8,15 +9,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
+use super::drains::{DrainError, Drains};
 use super::probe::{NetProbe, Probe};
 use super::source::ProbeSource;
 use super::state::ProbeState;
-use super::status::{FleetStatus, NodeVote, PeerStatus, TargetFleet, TargetStatus};
+use super::status::TargetStatus;
 use super::view::HealthView;
-use crate::fleet::link::{now_ms, FleetState};
-use crate::fleet::{probe_id, FleetHealth, NodeVotes};
+use crate::fleet::{now_ms, probe_id, FleetHealth, FleetState};
 use crate::gslb::CheckSpec;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -26,81 +25,42 @@ use crate::state::{Serving, Shared};
 /// names of the checks or zones that ask for it.
 pub type ProbeKey = (IpAddr, CheckSpec);
 
-struct Entry {
-    state: Arc<Mutex<ProbeState>>,
+pub(super) struct Entry {
+    pub(super) state: Arc<Mutex<ProbeState>>,
     task: tokio::task::AbortHandle,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
+pub(super) struct Inner {
+    pub(super) shared: Arc<Shared>,
     metrics: Arc<Metrics>,
-    probes: Mutex<HashMap<ProbeKey, Entry>>,
-    drained: Mutex<BTreeSet<IpAddr>>,
-    state_file: Option<PathBuf>,
+    pub(super) probes: Mutex<HashMap<ProbeKey, Entry>>,
+    pub(super) drains: Mutex<Drains>,
     /// The local addresses probes connect from.
     source: ProbeSource,
     /// The fleet this node belongs to, when it runs with `--fleet`.
-    fleet: Mutex<Option<Arc<FleetState>>>,
+    pub(super) fleet: Mutex<Option<Arc<FleetState>>>,
 }
 
 /// Owns every probe task. Cheap to clone.
 #[derive(Clone)]
 pub struct Monitor {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DrainError {
-    #[error("{0} is not a target of any gslb record")]
-    UnknownTarget(IpAddr),
-    #[error("cannot save drains to {path}: {source}")]
-    Save {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    pub(super) inner: Arc<Inner>,
 }
 
 impl Monitor {
     /// A monitor publishing into `shared`, its probes connecting from `source`. Drains are
     /// read from `state_file` when it exists.
     pub fn new(shared: Arc<Shared>, state_file: Option<PathBuf>, source: ProbeSource) -> Self {
-        let drained = state_file
-            .as_ref()
-            .and_then(|f| std::fs::read_to_string(f).ok())
-            .and_then(|t| serde_json::from_str::<DrainFile>(&t).ok())
-            .map(|d| d.drained.into_iter().collect())
-            .unwrap_or_default();
         Monitor {
             inner: Arc::new(Inner {
                 metrics: shared.metrics.clone(),
                 shared,
                 probes: Mutex::new(HashMap::new()),
-                drained: Mutex::new(drained),
-                state_file,
+                drains: Mutex::new(Drains::load(state_file)),
                 source,
                 fleet: Mutex::new(None),
             }),
         }
-    }
-
-    /// Joins the fleet of `state`: starts the NATS link (inside a tokio runtime); from then
-    /// on verdicts follow `--fleet-health` while NATS can be reached, this node's own probes
-    /// otherwise.
-    pub fn join_fleet(&self, state: Arc<FleetState>) {
-        let snap = self.inner.shared.snapshot();
-        state.set_shortest_interval(snap.gslb.probes.iter().map(|p| p.check.interval).min());
-        *self.inner.fleet.lock().unwrap() = Some(state.clone());
-        let own = Arc::downgrade(&self.inner);
-        let changed = Arc::downgrade(&self.inner);
-        tokio::spawn(crate::fleet::link::run(
-            state,
-            move || own.upgrade().map(|i| i.own_votes()).unwrap_or_default(),
-            move || {
-                if let Some(i) = changed.upgrade() {
-                    i.publish();
-                }
-            },
-        ));
     }
 
     /// Starts probes the snapshot needs and stops those it no longer needs (the state of
@@ -172,32 +132,32 @@ impl Monitor {
             .flat_map(|r| r.pools.iter())
             .flat_map(|p| p.targets.iter())
             .any(|t| t.addr == addr);
-        {
-            let mut d = self.inner.drained.lock().unwrap();
-            if on && !known {
-                return Err(DrainError::UnknownTarget(addr));
-            }
-            if on {
-                d.insert(addr);
-            } else {
-                d.remove(&addr);
-            }
-            self.inner.save(&d)?;
+        if on && !known {
+            return Err(DrainError::UnknownTarget(addr));
         }
+        let fleet = self.fleet();
+        self.inner
+            .drains
+            .lock()
+            .unwrap()
+            .set(addr, on, fleet.is_some())?;
         self.inner.publish();
+        if let Some(f) = fleet {
+            f.drains_changed.notify_one();
+        }
         tracing::info!(target_addr = %addr, drained = on, "drain changed by the admin API");
         Ok(())
     }
 
     pub fn drained(&self) -> Vec<IpAddr> {
-        self.inner.drained.lock().unwrap().iter().copied().collect()
+        self.inner.drains.lock().unwrap().iter().copied().collect()
     }
 
     /// Every target of the served snapshot with its health.
     pub fn status(&self) -> Vec<TargetStatus> {
         let snap = self.inner.shared.snapshot();
         let probes = self.inner.probes.lock().unwrap();
-        let drained = self.inner.drained.lock().unwrap();
+        let drained = self.inner.drains.lock().unwrap();
         let mut rows: Vec<TargetStatus> = Vec::new();
         let mut unchecked: BTreeSet<IpAddr> = BTreeSet::new();
         for t in snap
@@ -219,25 +179,10 @@ impl Monitor {
                 .get(&(p.addr, p.check.clone()))
                 .map(|e| e.state.lock().unwrap().clone());
             let own_up = st.as_ref().is_none_or(|s| s.up);
-            let fleet_row = fleet.as_ref().zip(votes.as_ref()).map(|(f, v)| {
-                let id = probe_id(p.addr, &p.check);
-                let c = &f.config;
-                let v = v.verdict(&c.node, id, own_up, p.check.interval, now, c.health);
-                let (up, decided_by) = match (f.connected(), c.health) {
-                    (false, _) => (own_up, "local: NATS unreachable"),
-                    (true, FleetHealth::Local) => (own_up, "local"),
-                    (true, FleetHealth::Quorum) => (v.up, "quorum"),
-                };
-                TargetFleet {
-                    verdict: if up { "up" } else { "down" },
-                    decided_by,
-                    votes: v
-                        .votes
-                        .into_iter()
-                        .map(|(node, up, counted)| NodeVote { node, up, counted })
-                        .collect(),
-                }
-            });
+            let fleet_row = fleet
+                .as_ref()
+                .zip(votes.as_ref())
+                .map(|(f, v)| super::member::target_fleet(f, v, p, own_up, now));
             let state = match (&st, drained.contains(&p.addr)) {
                 (_, true) => "drained",
                 (Some(s), _) if !s.up => "down",
@@ -275,27 +220,6 @@ impl Monitor {
         }
         rows.sort_by(|a, b| (a.address, &a.check).cmp(&(b.address, &b.check)));
         rows
-    }
-
-    /// This node's fleet, when it runs with `--fleet`.
-    pub fn fleet_status(&self) -> Option<FleetStatus> {
-        let f = self.inner.fleet.lock().unwrap().clone()?;
-        let peers = f.votes.lock().unwrap().nodes();
-        let me = crate::fleet::link::node_key(&f.config.node);
-        Some(FleetStatus {
-            node: f.config.node.clone(),
-            mode: f.config.health,
-            connected: f.connected(),
-            peers: peers
-                .into_iter()
-                .filter(|(n, ..)| *n != me)
-                .map(|(node, at_ms, probes)| PeerStatus {
-                    node,
-                    last_seen: fmt_time(SystemTime::UNIX_EPOCH + Duration::from_millis(at_ms)),
-                    probes,
-                })
-                .collect(),
-        })
     }
 
     /// (up, down) counts over distinct probes.
@@ -345,55 +269,21 @@ impl Inner {
                     }
                 })
                 .collect(),
-            drained: self.drained.lock().unwrap().iter().copied().collect(),
+            drained: self.drains.lock().unwrap().iter().copied().collect(),
             decided_by,
         }
     }
 
-    /// This node's own verdicts, as it publishes them to the fleet.
-    fn own_votes(&self) -> NodeVotes {
-        let probes = self.probes.lock().unwrap();
-        NodeVotes {
-            at_ms: now_ms(),
-            up: probes
-                .iter()
-                .map(|((addr, check), e)| (probe_id(*addr, check), e.state.lock().unwrap().up))
-                .collect(),
-        }
-    }
-
     /// Publishes a fresh health view for the snapshot being served.
-    fn publish(&self) {
+    pub(super) fn publish(&self) {
         self.shared.update(|cur| Serving {
             snapshot: cur.snapshot.clone(),
             health: Arc::new(self.view_for(&cur.snapshot)),
         });
     }
-
-    fn save(&self, drained: &BTreeSet<IpAddr>) -> Result<(), DrainError> {
-        let Some(path) = &self.state_file else {
-            return Ok(());
-        };
-        let body = serde_json::to_string_pretty(&DrainFile {
-            drained: drained.iter().copied().collect(),
-        })
-        .expect("serialisable");
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, body)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|source| DrainError::Save {
-                path: path.clone(),
-                source,
-            })
-    }
 }
 
-#[derive(Serialize, serde::Deserialize)]
-struct DrainFile {
-    drained: Vec<IpAddr>,
-}
-
-fn fmt_time(t: SystemTime) -> String {
+pub(super) fn fmt_time(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 

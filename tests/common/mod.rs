@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dnssec;
+pub mod fleet;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;

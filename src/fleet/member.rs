@@ -1,0 +1,24 @@
+//! What the NATS link asks of the node it connects: its votes and drains to publish, and
+//! where to put what the fleet says.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use super::votes::NodeVotes;
+
+/// The node side of the link (implemented by the health monitor).
+pub trait Member: Send + Sync + 'static {
+    /// This node's own verdicts, to publish.
+    fn own_votes(&self) -> NodeVotes;
+    /// What the fleet says changed (votes arrived, the link went up or down): the health
+    /// view must be built again.
+    fn fleet_changed(&self);
+    /// Drains (`true`) and undrains made through this node and not yet published.
+    fn pending_drains(&self) -> Vec<(IpAddr, bool)>;
+    /// That drain or undrain is in the bucket now.
+    fn drain_published(&self, addr: IpAddr, drained: bool);
+    /// Every drain the fleet holds (read on joining); replaces what this node knew.
+    fn fleet_drains(&self, all: BTreeSet<IpAddr>);
+    /// One drain or undrain made by any node.
+    fn fleet_drain(&self, addr: IpAddr, drained: bool);
+}
