@@ -14,6 +14,7 @@ use super::bucket::{self, timed, OP_TIMEOUT};
 use super::drains;
 use super::member::Member;
 use super::nodes::NodeInfo;
+use super::probe_set::ProbeSet;
 use super::state::{now_ms, FleetState};
 use super::votes::NodeVotes;
 
@@ -26,6 +27,11 @@ const BACKOFF: [Duration; 3] = [
 ];
 /// How often a node republishes its description when nothing changed.
 const DESCRIBE_EVERY: Duration = Duration::from_secs(60);
+/// Votes arriving within this of each other make one new health view, not one each (a
+/// hundred nodes publishing every second would otherwise rebuild it a hundred times).
+const REBUILD_AFTER: Duration = Duration::from_millis(20);
+/// The suffix of the key holding a node's probe set (`<node>.ids`) beside its votes.
+const IDS: &str = ".ids";
 
 /// Runs the link until the process ends.
 pub async fn run(state: Arc<FleetState>, member: Arc<dyn Member>) {
@@ -105,7 +111,8 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     timed(drains::push(&drains, member.as_ref(), node)).await?;
     let mut drains_watch = watch_changes(&drains).await?;
     member.fleet_drains(timed(drains::list(&drains)).await?);
-    timed(publish_votes(&votes, &me, member.own_votes())).await?;
+    let mut published = None;
+    timed(publish_votes(&votes, &me, member.as_ref(), &mut published)).await?;
     timed(describe(&nodes, state)).await?;
     state.connected.store(true, Ordering::Relaxed);
     tracing::info!(node, "fleet: joined through NATS");
@@ -115,22 +122,36 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     let now = tokio::time::Instant::now;
     let mut next_beat = now() + state.heartbeat();
     let mut next_description = now() + DESCRIBE_EVERY;
+    let mut rebuild: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             e = votes_watch.next() => {
                 let e = entry(e)?;
-                if e.key == me {
+                let (node, ids) = match e.key.strip_suffix(IDS) {
+                    Some(node) => (node, true),
+                    None => (e.key.as_str(), false),
+                };
+                if node == me {
                     continue;
                 }
                 let mut votes = state.votes.lock().unwrap();
-                match e.operation {
-                    kv::Operation::Put => match NodeVotes::decode(&e.value) {
-                        Some(v) => votes.set(&e.key, v),
-                        None => tracing::debug!(node = %e.key, "fleet: unreadable votes ignored"),
+                match (e.operation, ids) {
+                    (kv::Operation::Put, true) => match ProbeSet::decode(&e.value) {
+                        Some(set) => votes.set_probes(node, set),
+                        None => tracing::debug!(node, "fleet: unreadable probe set ignored"),
                     },
-                    kv::Operation::Delete | kv::Operation::Purge => votes.remove(&e.key),
+                    (kv::Operation::Put, false) => match NodeVotes::decode(&e.value) {
+                        Some(v) => votes.set_votes(node, v),
+                        None => tracing::debug!(node, "fleet: unreadable votes ignored"),
+                    },
+                    (_, false) => votes.remove(node),
+                    (_, true) => {}
                 }
                 drop(votes);
+                rebuild.get_or_insert(now() + REBUILD_AFTER);
+            }
+            _ = tokio::time::sleep_until(rebuild.unwrap_or_else(now)), if rebuild.is_some() => {
+                rebuild = None;
                 member.fleet_changed();
             }
             e = drains_watch.next() => {
@@ -152,11 +173,11 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
                 }
             }
             _ = tokio::time::sleep_until(next_beat) => {
-                timed(publish_votes(&votes, &me, member.own_votes())).await?;
+                timed(publish_votes(&votes, &me, member.as_ref(), &mut published)).await?;
                 next_beat = now() + state.heartbeat();
             }
             _ = state.own_changed.notified() => {
-                timed(publish_votes(&votes, &me, member.own_votes())).await?;
+                timed(publish_votes(&votes, &me, member.as_ref(), &mut published)).await?;
                 next_beat = now() + state.heartbeat();
             }
             _ = state.drains_changed.notified() => {
@@ -174,7 +195,22 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     }
 }
 
-async fn publish_votes(bucket: &kv::Store, me: &str, votes: NodeVotes) -> Result<(), String> {
+/// Publishes this node's votes, after its probe set when that is not the one last published
+/// (`published`: its digest), so other nodes always have the ids before the bits.
+async fn publish_votes(
+    bucket: &kv::Store,
+    me: &str,
+    member: &dyn Member,
+    published: &mut Option<u64>,
+) -> Result<(), String> {
+    let (set, votes) = member.own_votes();
+    if *published != Some(set.digest()) {
+        bucket
+            .put(format!("{me}{IDS}"), set.encode().into())
+            .await
+            .map_err(|e| format!("publishing the probe set: {e}"))?;
+        *published = Some(set.digest());
+    }
     bucket
         .put(me, votes.encode().into())
         .await

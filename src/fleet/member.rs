@@ -4,12 +4,15 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use std::sync::Arc;
+
+use super::probe_set::ProbeSet;
 use super::votes::NodeVotes;
 
 /// The node side of the link (implemented by the health monitor).
 pub trait Member: Send + Sync + 'static {
-    /// This node's own verdicts, to publish.
-    fn own_votes(&self) -> NodeVotes;
+    /// This node's probe set and its own verdicts on it, to publish.
+    fn own_votes(&self) -> (Arc<ProbeSet>, NodeVotes);
     /// What the fleet says changed (votes arrived, the link went up or down): the health
     /// view must be built again.
     fn fleet_changed(&self);

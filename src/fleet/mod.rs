@@ -7,10 +7,12 @@ pub mod fingerprint;
 pub mod link;
 pub mod member;
 pub mod nodes;
+pub mod probe_set;
 pub mod state;
 pub mod votes;
 
 pub use member::Member;
 pub use nodes::{FleetView, Loaded};
+pub use probe_set::{probe_id, ProbeSet};
 pub use state::{node_key, now_ms, FleetConfig, FleetState};
-pub use votes::{probe_id, FleetHealth, NodeVotes, Verdict, Votes};
+pub use votes::{FleetHealth, NodeVotes, Tally, Votes};

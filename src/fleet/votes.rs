@@ -1,12 +1,12 @@
-//! Every node's latest votes on every probe, and the verdict they give: under `quorum` a
-//! checked target is down when more than half of the nodes that reported on it recently say
-//! so; a node's votes stop counting 3 probe intervals after it last published them.
+//! Every node's latest votes and the verdict they give: under `quorum` a checked target is
+//! down when more than half of the nodes that reported on it recently say so; a node's votes
+//! stop counting 3 probe intervals after it last published them. Votes travel as one bit per
+//! probe of the node's `ProbeSet`; the ids travel apart, when the set changes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
-use crate::gslb::CheckSpec;
+use super::probe_set::ProbeSet;
 
 /// Whose probes decide health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -19,259 +19,260 @@ pub enum FleetHealth {
     Quorum,
 }
 
-/// A probe's identity across the fleet: the same address checked the same way has the same
-/// id on every node with the same configuration (the first 8 bytes of a SHA-256 of both).
-pub fn probe_id(addr: IpAddr, check: &CheckSpec) -> u64 {
-    let text = serde_json::to_string(&(addr, check)).expect("serialisable");
-    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    u64::from_be_bytes(d.as_ref()[..8].try_into().expect("8 bytes"))
-}
+/// Format version of the encoded votes.
+const VERSION: u8 = 2;
 
-/// One node's votes as it last published them.
+/// One node's votes as it published them: bit `i` says whether the `i`-th probe of the set
+/// with digest `digest` is up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeVotes {
     /// When it published them, milliseconds since the Unix epoch (its clock).
     pub at_ms: u64,
-    /// Probe id → up.
-    pub up: HashMap<u64, bool>,
+    pub digest: u64,
+    pub len: usize,
+    words: Vec<u64>,
 }
 
-/// Format version of the encoded votes.
-const VERSION: u8 = 1;
-
 impl NodeVotes {
-    /// Compact form for the key-value bucket: version, time, then (id, up) pairs; 9 bytes a
-    /// probe, so 10,000 probes take 90 kB.
+    /// Votes on `set` at `at_ms`, `up(i)` for its `i`-th probe.
+    pub fn new(at_ms: u64, set: &ProbeSet, up: impl Fn(usize) -> bool) -> NodeVotes {
+        let len = set.len();
+        let mut words = vec![0u64; len.div_ceil(64)];
+        for i in (0..len).filter(|&i| up(i)) {
+            words[i / 64] |= 1 << (i % 64);
+        }
+        NodeVotes {
+            at_ms,
+            digest: set.digest(),
+            len,
+            words,
+        }
+    }
+
+    pub fn up(&self, i: usize) -> bool {
+        i < self.len && self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Version, time, set digest, count, then the bits: 10,000 probes take 1.27 kB.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(9 + 9 * self.up.len());
+        let mut out = Vec::with_capacity(21 + 8 * self.words.len());
         out.push(VERSION);
         out.extend_from_slice(&self.at_ms.to_be_bytes());
-        let mut ids: Vec<(&u64, &bool)> = self.up.iter().collect();
-        ids.sort();
-        for (id, up) in ids {
-            out.extend_from_slice(&id.to_be_bytes());
-            out.push(*up as u8);
+        out.extend_from_slice(&self.digest.to_be_bytes());
+        out.extend_from_slice(&(self.len as u32).to_be_bytes());
+        for w in &self.words {
+            out.extend_from_slice(&w.to_le_bytes());
         }
         out
     }
 
     /// Reads `encode`'s output; `None` for anything else (another version, a torn value).
     pub fn decode(b: &[u8]) -> Option<NodeVotes> {
-        if b.len() < 9 || b[0] != VERSION || (b.len() - 9) % 9 != 0 {
+        if b.len() < 21 || b[0] != VERSION {
             return None;
         }
         let at_ms = u64::from_be_bytes(b[1..9].try_into().ok()?);
-        let mut up = HashMap::with_capacity((b.len() - 9) / 9);
-        for e in b[9..].chunks_exact(9) {
-            let id = u64::from_be_bytes(e[..8].try_into().ok()?);
-            match e[8] {
-                0 => up.insert(id, false),
-                1 => up.insert(id, true),
-                _ => return None,
-            };
+        let digest = u64::from_be_bytes(b[9..17].try_into().ok()?);
+        let len = u32::from_be_bytes(b[17..21].try_into().ok()?) as usize;
+        if b.len() - 21 != len.div_ceil(64) * 8 {
+            return None;
         }
-        Some(NodeVotes { at_ms, up })
+        let words: Vec<u64> = b[21..]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
+        // No bits past the end.
+        if len % 64 != 0 && words.last().is_some_and(|w| w >> (len % 64) != 0) {
+            return None;
+        }
+        Some(NodeVotes {
+            at_ms,
+            digest,
+            len,
+            words,
+        })
     }
 }
 
-/// The verdict on one probe and the votes behind it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub up: bool,
-    /// (node, up, counted): every node that voted on the probe; `counted` is false for a
-    /// vote too old to count.
-    pub votes: Vec<(String, bool, bool)>,
+/// What is known of another node.
+#[derive(Debug, Default)]
+struct Peer {
+    /// Its probe sets as last published (the newest last; two kept, so votes on the set
+    /// before a reload still read while the new one is on its way).
+    sets: Vec<Arc<ProbeSet>>,
+    votes: Option<NodeVotes>,
+    /// Where each probe of this node's set is in the peer's set, when they differ.
+    map: Option<Mapping>,
+}
+
+/// From one set (digest `from`) to another (`to`): each probe's position, if there.
+#[derive(Debug)]
+struct Mapping {
+    from: u64,
+    to: u64,
+    pos: Arc<Vec<Option<u32>>>,
+}
+
+impl Peer {
+    /// Where this node's probe `k` of `own` is among the peer's votes, for every `k`; `None`
+    /// while the peer's votes cannot be read (no votes, or on a set not yet received).
+    fn positions(&mut self, own: &ProbeSet) -> Option<Positions> {
+        let votes = self.votes.as_ref()?;
+        if votes.digest == own.digest() {
+            return Some(Positions::Same);
+        }
+        if let Some(m) = &self.map {
+            if m.from == own.digest() && m.to == votes.digest {
+                return Some(Positions::Mapped(m.pos.clone()));
+            }
+        }
+        let theirs = self.sets.iter().find(|s| s.digest() == votes.digest)?;
+        let map: Arc<Vec<Option<u32>>> = Arc::new(
+            own.ids()
+                .iter()
+                .map(|id| theirs.position(*id).map(|p| p as u32))
+                .collect(),
+        );
+        self.map = Some(Mapping {
+            from: own.digest(),
+            to: votes.digest,
+            pos: map.clone(),
+        });
+        Some(Positions::Mapped(map))
+    }
+}
+
+enum Positions {
+    Same,
+    Mapped(Arc<Vec<Option<u32>>>),
+}
+
+impl Positions {
+    fn get(&self, k: usize) -> Option<usize> {
+        match self {
+            Positions::Same => Some(k),
+            Positions::Mapped(m) => m.get(k).copied().flatten().map(|p| p as usize),
+        }
+    }
+}
+
+/// The other nodes' votes fresh enough to count, per probe of this node's set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub up: u32,
+    pub down: u32,
+}
+
+impl Tally {
+    /// The quorum verdict with this node's own vote: down when more than half of the counted
+    /// votes say down.
+    pub fn quorum_up(self, own_up: bool) -> bool {
+        let down = self.down + u32::from(!own_up);
+        let counted = self.up + self.down + 1;
+        down * 2 <= counted
+    }
 }
 
 /// The other nodes' votes, as read from the bucket.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Votes {
-    nodes: HashMap<String, NodeVotes>,
+    peers: HashMap<String, Peer>,
 }
 
 impl Votes {
-    /// Replaces `node`'s votes (a newer publication).
-    pub fn set(&mut self, node: &str, votes: NodeVotes) {
-        self.nodes.insert(node.to_string(), votes);
+    /// `node` published its probe set.
+    pub fn set_probes(&mut self, node: &str, set: ProbeSet) {
+        let p = self.peers.entry(node.to_string()).or_default();
+        if p.sets.last().is_some_and(|s| s.digest() == set.digest()) {
+            return;
+        }
+        p.sets.push(Arc::new(set));
+        if p.sets.len() > 2 {
+            p.sets.remove(0);
+        }
+    }
+
+    /// `node` published its votes.
+    pub fn set_votes(&mut self, node: &str, votes: NodeVotes) {
+        self.peers.entry(node.to_string()).or_default().votes = Some(votes);
+    }
+
+    /// Forgets `node` (its key was deleted).
+    pub fn remove(&mut self, node: &str) {
+        self.peers.remove(node);
     }
 
     /// Every other node heard from: name, when it last published (ms since the Unix epoch)
     /// and how many probes it votes on; by name.
     pub fn nodes(&self) -> Vec<(String, u64, usize)> {
         let mut v: Vec<_> = self
-            .nodes
+            .peers
             .iter()
-            .map(|(n, v)| (n.clone(), v.at_ms, v.up.len()))
+            .filter_map(|(n, p)| p.votes.as_ref().map(|v| (n.clone(), v.at_ms, v.len)))
             .collect();
         v.sort();
         v
     }
 
-    /// Forgets `node` (its key was deleted or expired).
-    pub fn remove(&mut self, node: &str) {
-        self.nodes.remove(node);
-    }
-
-    /// The verdict on probe `id` checked every `interval`, for node `me` whose own probe
-    /// says `own_up`, at `now_ms`. `Local` and a fleet without other fresh votes give the
-    /// own verdict.
-    pub fn verdict(
-        &self,
+    /// For every probe of `own` (set order): the other nodes' votes on it that count at
+    /// `now_ms`, a vote counting for `horizon_ms[k]` after its node published it. Nodes named
+    /// `me` (this node's own votes read back) are left out.
+    pub fn tally(
+        &mut self,
         me: &str,
-        id: u64,
-        own_up: bool,
-        interval: Duration,
+        own: &ProbeSet,
+        horizon_ms: &[u64],
         now_ms: u64,
-        mode: FleetHealth,
-    ) -> Verdict {
-        let horizon = 3 * interval.as_millis() as u64;
-        let mut votes = vec![(me.to_string(), own_up, true)];
-        for (node, v) in &self.nodes {
+    ) -> Vec<Tally> {
+        let mut out = vec![Tally::default(); own.len()];
+        for (node, peer) in &mut self.peers {
             if node == me {
                 continue;
             }
-            if let Some(&up) = v.up.get(&id) {
-                let fresh = now_ms.saturating_sub(v.at_ms) <= horizon;
-                votes.push((node.clone(), up, fresh));
+            let Some(pos) = peer.positions(own) else {
+                continue;
+            };
+            let votes = peer.votes.as_ref().expect("positions needs votes");
+            let age = now_ms.saturating_sub(votes.at_ms);
+            for (k, t) in out.iter_mut().enumerate() {
+                if age > horizon_ms.get(k).copied().unwrap_or(0) {
+                    continue;
+                }
+                match pos.get(k) {
+                    Some(p) if votes.up(p) => t.up += 1,
+                    Some(_) => t.down += 1,
+                    None => {}
+                }
             }
         }
-        votes.sort();
-        let up = match mode {
-            FleetHealth::Local => own_up,
-            FleetHealth::Quorum => {
-                let counted: Vec<bool> = votes.iter().filter(|v| v.2).map(|v| v.1).collect();
-                let down = counted.iter().filter(|up| !**up).count();
-                down * 2 <= counted.len()
+        out
+    }
+
+    /// Every other node's vote on probe `k` of `own`: (node, up, counted), by name.
+    pub fn votes_on(
+        &mut self,
+        me: &str,
+        own: &ProbeSet,
+        k: usize,
+        horizon_ms: u64,
+        now_ms: u64,
+    ) -> Vec<(String, bool, bool)> {
+        let mut out = Vec::new();
+        for (node, peer) in &mut self.peers {
+            if node == me {
+                continue;
             }
-        };
-        Verdict { up, votes }
+            let Some(p) = peer.positions(own).and_then(|pos| pos.get(k)) else {
+                continue;
+            };
+            let votes = peer.votes.as_ref().expect("positions needs votes");
+            let fresh = now_ms.saturating_sub(votes.at_ms) <= horizon_ms;
+            out.push((node.clone(), votes.up(p), fresh));
+        }
+        out.sort();
+        out
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: u64 = 1_800_000_000_000;
-    const ID: u64 = 42;
-    const IV: Duration = Duration::from_secs(5);
-
-    fn fleet(votes: &[(&str, bool, u64)]) -> Votes {
-        let mut v = Votes::default();
-        for (node, up, age_ms) in votes {
-            v.set(
-                node,
-                NodeVotes {
-                    at_ms: NOW - age_ms,
-                    up: [(ID, *up)].into(),
-                },
-            );
-        }
-        v
-    }
-
-    fn up(v: &Votes, own: bool, mode: FleetHealth) -> bool {
-        v.verdict("a", ID, own, IV, NOW, mode).up
-    }
-
-    #[test]
-    fn one_of_three_down_stays_up_under_quorum_but_not_locally() {
-        let v = fleet(&[("b", true, 0), ("c", true, 1000)]);
-        assert!(up(&v, false, FleetHealth::Quorum), "1 of 3 down");
-        assert!(!up(&v, false, FleetHealth::Local));
-        let v = fleet(&[("b", false, 0), ("c", true, 0)]);
-        assert!(!up(&v, false, FleetHealth::Quorum), "2 of 3 down");
-        let v = fleet(&[("b", false, 0), ("c", false, 0)]);
-        assert!(
-            !up(&v, true, FleetHealth::Quorum),
-            "2 of 3 down, this node not"
-        );
-        assert!(up(&v, true, FleetHealth::Local));
-    }
-
-    #[test]
-    fn votes_older_than_three_intervals_stop_counting() {
-        // b and c say down, but c's last word is 15.001 s old (3 × 5 s).
-        let v = fleet(&[("b", false, 0), ("c", false, 15_001)]);
-        let verdict = v.verdict("a", ID, true, IV, NOW, FleetHealth::Quorum);
-        assert!(verdict.up, "1 of 2 counted votes down: not more than half");
-        assert_eq!(
-            verdict.votes,
-            [
-                ("a".into(), true, true),
-                ("b".into(), false, true),
-                ("c".into(), false, false)
-            ]
-        );
-        let v = fleet(&[("b", false, 0), ("c", false, 15_000)]);
-        assert!(
-            !up(&v, true, FleetHealth::Quorum),
-            "exactly 3 intervals still counts"
-        );
-    }
-
-    #[test]
-    fn alone_or_without_votes_on_the_probe_a_node_trusts_itself() {
-        assert!(!up(&Votes::default(), false, FleetHealth::Quorum));
-        assert!(up(&Votes::default(), true, FleetHealth::Quorum));
-        let mut v = fleet(&[("b", true, 0)]);
-        v.set(
-            "c",
-            NodeVotes {
-                at_ms: NOW,
-                up: [(ID + 1, false)].into(),
-            },
-        );
-        // b says up, a says down: 1 of 2 down is not more than half.
-        assert!(up(&v, false, FleetHealth::Quorum));
-        v.remove("b");
-        assert!(!up(&v, false, FleetHealth::Quorum), "b forgotten");
-        // Our own published votes, read back from the bucket, are not counted twice.
-        v.set(
-            "a",
-            NodeVotes {
-                at_ms: NOW,
-                up: [(ID, true)].into(),
-            },
-        );
-        assert!(!up(&v, false, FleetHealth::Quorum));
-    }
-
-    #[test]
-    fn votes_round_trip_and_garbage_is_refused() {
-        let v = NodeVotes {
-            at_ms: NOW,
-            up: [(1, true), (u64::MAX, false), (7, true)].into(),
-        };
-        let b = v.encode();
-        assert_eq!(b.len(), 9 + 27);
-        assert_eq!(NodeVotes::decode(&b), Some(v));
-        assert_eq!(NodeVotes::decode(&b[..b.len() - 1]), None);
-        assert_eq!(NodeVotes::decode(&[2; 18]), None);
-        let mut bad = b.clone();
-        bad[17] = 9;
-        assert_eq!(NodeVotes::decode(&bad), None);
-    }
-
-    #[test]
-    fn probe_ids_depend_on_address_and_check_only() {
-        let spec = |port| CheckSpec {
-            kind: crate::gslb::CheckKind::Tcp,
-            port,
-            path: String::new(),
-            host: None,
-            expect: vec![],
-            body_contains: None,
-            insecure: false,
-            interval: IV,
-            timeout: Duration::from_secs(1),
-            rise: 2,
-            fall: 3,
-        };
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        assert_eq!(probe_id(a, &spec(80)), probe_id(a, &spec(80)));
-        assert_ne!(probe_id(a, &spec(80)), probe_id(a, &spec(81)));
-        assert_ne!(probe_id(a, &spec(80)), probe_id(b, &spec(80)));
-    }
-}
+mod tests;

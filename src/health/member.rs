@@ -9,25 +9,102 @@ use std::time::{Duration, SystemTime};
 use super::monitor::{fmt_time, Inner, Monitor};
 use super::status::{FleetStatus, NodeVote, PeerStatus, TargetFleet};
 use crate::fleet::nodes::Heard;
-use crate::fleet::{probe_id, FleetHealth, FleetState, FleetView, Member, NodeVotes, Votes};
-use crate::gslb::Probe;
+use crate::fleet::{
+    now_ms, probe_id, FleetHealth, FleetState, FleetView, Member, NodeVotes, ProbeSet, Votes,
+};
+use crate::snapshot::Snapshot;
+
+/// This node's probes as the fleet knows them, for one snapshot.
+pub(super) struct OwnProbes {
+    /// The snapshot they are for (weak: it keeps the allocation, so no other snapshot can
+    /// take its address while this is cached).
+    snapshot: Weak<Snapshot>,
+    pub set: Arc<ProbeSet>,
+    /// `pos[j]`: where the snapshot's probe `j` is in `set`.
+    pub pos: Vec<usize>,
+    /// For each probe of `set`: how long a vote on it counts (3 intervals), in ms.
+    pub horizon_ms: Vec<u64>,
+}
+
+impl OwnProbes {
+    fn new(snap: &Arc<Snapshot>) -> OwnProbes {
+        let ids: Vec<u64> = snap
+            .gslb
+            .probes
+            .iter()
+            .map(|p| probe_id(p.addr, &p.check))
+            .collect();
+        let set = ProbeSet::new(ids.iter().copied());
+        let pos: Vec<usize> = ids
+            .iter()
+            .map(|id| set.position(*id).expect("in the set"))
+            .collect();
+        let mut horizon_ms = vec![0; set.len()];
+        for (j, p) in snap.gslb.probes.iter().enumerate() {
+            horizon_ms[pos[j]] = 3 * p.check.interval.as_millis() as u64;
+        }
+        OwnProbes {
+            snapshot: Arc::downgrade(snap),
+            set: Arc::new(set),
+            pos,
+            horizon_ms,
+        }
+    }
+}
+
+impl Inner {
+    /// This node's probes for `snap`, computed once per snapshot.
+    pub(super) fn own_probes(&self, snap: &Arc<Snapshot>) -> Arc<OwnProbes> {
+        let mut own = self.own.lock().unwrap();
+        if let Some(o) = own.as_ref() {
+            if std::ptr::eq(o.snapshot.as_ptr(), Arc::as_ptr(snap)) {
+                return o.clone();
+            }
+        }
+        let o = Arc::new(OwnProbes::new(snap));
+        *own = Some(o.clone());
+        o
+    }
+
+    /// The quorum verdict on every probe of `snap`, given this node's own (`own_up`).
+    pub(super) fn quorum(
+        &self,
+        f: &FleetState,
+        snap: &Arc<Snapshot>,
+        own_up: &[bool],
+    ) -> Vec<bool> {
+        let own = self.own_probes(snap);
+        let tally = f
+            .votes
+            .lock()
+            .unwrap()
+            .tally(&f.key(), &own.set, &own.horizon_ms, now_ms());
+        own_up
+            .iter()
+            .enumerate()
+            .map(|(j, up)| tally[own.pos[j]].quorum_up(*up))
+            .collect()
+    }
+}
 
 /// The monitor as the link sees it; it does not keep the monitor alive.
 struct Handle(Weak<Inner>);
 
 impl Member for Handle {
-    fn own_votes(&self) -> NodeVotes {
+    fn own_votes(&self) -> (Arc<ProbeSet>, NodeVotes) {
         let Some(inner) = self.0.upgrade() else {
-            return NodeVotes::default();
+            let empty = Arc::new(ProbeSet::default());
+            let votes = NodeVotes::new(now_ms(), &empty, |_| true);
+            return (empty, votes);
         };
-        let probes = inner.probes.lock().unwrap();
-        NodeVotes {
-            at_ms: crate::fleet::now_ms(),
-            up: probes
-                .iter()
-                .map(|((addr, check), e)| (probe_id(*addr, check), e.state.lock().unwrap().up))
-                .collect(),
+        let snap = inner.shared.snapshot();
+        let own = inner.own_probes(&snap);
+        let mut up = vec![true; own.set.len()];
+        for (j, u) in inner.own_up(&snap).into_iter().enumerate() {
+            up[own.pos[j]] = u;
         }
+        let votes = NodeVotes::new(now_ms(), &own.set, |k| up[k]);
+        (own.set.clone(), votes)
     }
 
     fn fleet_changed(&self) {
@@ -140,27 +217,32 @@ impl Monitor {
     }
 }
 
-/// A checked target's fleet verdict and the votes behind it, as `/v1/status` shows it.
+/// A checked target's fleet verdict and the votes behind it, as `/v1/status` shows it: probe
+/// `j` of the snapshot, checked every `interval`.
 pub(super) fn target_fleet(
     f: &FleetState,
-    votes: &Votes,
-    p: &Probe,
+    votes: &mut Votes,
+    own: &OwnProbes,
+    (j, interval): (usize, Duration),
     own_up: bool,
     now_ms: u64,
 ) -> TargetFleet {
-    let id = probe_id(p.addr, &p.check);
-    let c = &f.config;
-    let v = votes.verdict(&c.node, id, own_up, p.check.interval, now_ms, c.health);
-    let (up, decided_by) = match (f.connected(), c.health) {
+    let me = f.key();
+    let horizon = 3 * interval.as_millis() as u64;
+    let mut all = votes.votes_on(&me, &own.set, own.pos[j], horizon, now_ms);
+    all.push((f.config.node.clone(), own_up, true));
+    all.sort();
+    let counted = all.iter().filter(|v| v.2).count();
+    let down = all.iter().filter(|v| v.2 && !v.1).count();
+    let (up, decided_by) = match (f.connected(), f.config.health) {
         (false, _) => (own_up, "local: NATS unreachable"),
         (true, FleetHealth::Local) => (own_up, "local"),
-        (true, FleetHealth::Quorum) => (v.up, "quorum"),
+        (true, FleetHealth::Quorum) => (down * 2 <= counted, "quorum"),
     };
     TargetFleet {
         verdict: if up { "up" } else { "down" },
         decided_by,
-        votes: v
-            .votes
+        votes: all
             .into_iter()
             .map(|(node, up, counted)| NodeVote { node, up, counted })
             .collect(),

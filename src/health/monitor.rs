@@ -15,7 +15,7 @@ use super::source::ProbeSource;
 use super::state::ProbeState;
 use super::status::TargetStatus;
 use super::view::HealthView;
-use crate::fleet::{now_ms, probe_id, FleetHealth, FleetState};
+use crate::fleet::{now_ms, FleetHealth, FleetState};
 use crate::gslb::CheckSpec;
 use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
@@ -39,6 +39,8 @@ pub(super) struct Inner {
     source: ProbeSource,
     /// The fleet this node belongs to, when it runs with `--fleet`.
     pub(super) fleet: Mutex<Option<Arc<FleetState>>>,
+    /// This node's probes as the fleet knows them, for the latest snapshot asked about.
+    pub(super) own: Mutex<Option<Arc<super::member::OwnProbes>>>,
 }
 
 /// Owns every probe task. Cheap to clone.
@@ -59,6 +61,7 @@ impl Monitor {
                 drains: Mutex::new(Drains::load(state_file)),
                 source,
                 fleet: Mutex::new(None),
+                own: Mutex::new(None),
             }),
         }
     }
@@ -171,18 +174,26 @@ impl Monitor {
                 unchecked.insert(t.addr);
             }
         }
-        let fleet = self.inner.fleet.lock().unwrap().clone();
-        let votes = fleet.as_ref().map(|f| f.votes.lock().unwrap().clone());
+        let fleet = self.fleet();
+        let own = fleet.as_ref().map(|_| self.inner.own_probes(&snap));
+        let mut votes = fleet.as_ref().map(|f| f.votes.lock().unwrap());
         let now = now_ms();
-        for p in &snap.gslb.probes {
+        for (j, p) in snap.gslb.probes.iter().enumerate() {
             let st = probes
                 .get(&(p.addr, p.check.clone()))
                 .map(|e| e.state.lock().unwrap().clone());
             let own_up = st.as_ref().is_none_or(|s| s.up);
-            let fleet_row = fleet
-                .as_ref()
-                .zip(votes.as_ref())
-                .map(|(f, v)| super::member::target_fleet(f, v, p, own_up, now));
+            let fleet_row = match (&fleet, &own, votes.as_deref_mut()) {
+                (Some(f), Some(o), Some(v)) => Some(super::member::target_fleet(
+                    f,
+                    v,
+                    o,
+                    (j, p.check.interval),
+                    own_up,
+                    now,
+                )),
+                _ => None,
+            };
             let state = match (&st, drained.contains(&p.addr)) {
                 (_, true) => "drained",
                 (Some(s), _) if !s.up => "down",
@@ -234,8 +245,7 @@ impl Monitor {
 }
 
 impl Inner {
-    fn view_for(&self, snap: &Snapshot) -> HealthView {
-        let probes = self.probes.lock().unwrap();
+    fn view_for(&self, snap: &Arc<Snapshot>) -> HealthView {
         let fleet = self.fleet.lock().unwrap().clone();
         let decided_by = match &fleet {
             None => "this node's probes",
@@ -245,33 +255,31 @@ impl Inner {
             }
             Some(_) => "fleet quorum",
         };
+        let own_up = self.own_up(snap);
         // The fleet decides when this node hears it and asks for a quorum.
-        let fleet = fleet.filter(|f| f.connected() && f.config.health == FleetHealth::Quorum);
-        let votes = fleet.as_ref().map(|f| f.votes.lock().unwrap().clone());
-        let now = now_ms();
+        let up = match fleet.filter(|f| f.connected() && f.config.health == FleetHealth::Quorum) {
+            Some(f) => self.quorum(&f, snap, &own_up),
+            None => own_up,
+        };
         HealthView {
-            up: snap
-                .gslb
-                .probes
-                .iter()
-                .map(|p| {
-                    let own = probes
-                        .get(&(p.addr, p.check.clone()))
-                        .is_none_or(|e| e.state.lock().unwrap().up);
-                    match (&fleet, &votes) {
-                        (Some(f), Some(v)) => {
-                            let id = probe_id(p.addr, &p.check);
-                            let mode = f.config.health;
-                            v.verdict(&f.config.node, id, own, p.check.interval, now, mode)
-                                .up
-                        }
-                        _ => own,
-                    }
-                })
-                .collect(),
+            up,
             drained: self.drains.lock().unwrap().iter().copied().collect(),
             decided_by,
         }
+    }
+
+    /// What this node's own probes say of each probe of `snap` (up until probed).
+    pub(super) fn own_up(&self, snap: &Snapshot) -> Vec<bool> {
+        let probes = self.probes.lock().unwrap();
+        snap.gslb
+            .probes
+            .iter()
+            .map(|p| {
+                probes
+                    .get(&(p.addr, p.check.clone()))
+                    .is_none_or(|e| e.state.lock().unwrap().up)
+            })
+            .collect()
     }
 
     /// Publishes a fresh health view for the snapshot being served.
