@@ -27,9 +27,11 @@ const BACKOFF: [Duration; 3] = [
 ];
 /// How often a node republishes its description when nothing changed.
 const DESCRIBE_EVERY: Duration = Duration::from_secs(60);
-/// Votes arriving within this of each other make one new health view, not one each (a
-/// hundred nodes publishing every second would otherwise rebuild it a hundred times).
+/// Changed votes arriving within this of each other make one new health view, not one each.
 const REBUILD_AFTER: Duration = Duration::from_millis(20);
+/// Heartbeats that repeat a node's votes rebuild nothing; the view is rebuilt this often
+/// anyway, so votes that stopped coming expire from it (3 probe intervals) on time.
+const REBUILD_EVERY: Duration = Duration::from_secs(1);
 /// The suffix of the key holding a node's probe set (`<node>.ids`) beside its votes.
 const IDS: &str = ".ids";
 
@@ -123,6 +125,7 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     let mut next_beat = now() + state.heartbeat();
     let mut next_description = now() + DESCRIBE_EVERY;
     let mut rebuild: Option<tokio::time::Instant> = None;
+    let mut next_rebuild = now() + REBUILD_EVERY;
     loop {
         tokio::select! {
             e = votes_watch.next() => {
@@ -135,23 +138,38 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
                     continue;
                 }
                 let mut votes = state.votes.lock().unwrap();
-                match (e.operation, ids) {
+                let changed = match (e.operation, ids) {
                     (kv::Operation::Put, true) => match ProbeSet::decode(&e.value) {
-                        Some(set) => votes.set_probes(node, set),
-                        None => tracing::debug!(node, "fleet: unreadable probe set ignored"),
+                        Some(set) => {
+                            votes.set_probes(node, set);
+                            true
+                        }
+                        None => {
+                            tracing::debug!(node, "fleet: unreadable probe set ignored");
+                            false
+                        }
                     },
                     (kv::Operation::Put, false) => match NodeVotes::decode(&e.value) {
                         Some(v) => votes.set_votes(node, v),
-                        None => tracing::debug!(node, "fleet: unreadable votes ignored"),
+                        None => {
+                            tracing::debug!(node, "fleet: unreadable votes ignored");
+                            false
+                        }
                     },
-                    (_, false) => votes.remove(node),
-                    (_, true) => {}
-                }
+                    (_, false) => {
+                        votes.remove(node);
+                        true
+                    }
+                    (_, true) => false,
+                };
                 drop(votes);
-                rebuild.get_or_insert(now() + REBUILD_AFTER);
+                if changed {
+                    rebuild.get_or_insert(now() + REBUILD_AFTER);
+                }
             }
-            _ = tokio::time::sleep_until(rebuild.unwrap_or_else(now)), if rebuild.is_some() => {
+            _ = tokio::time::sleep_until(rebuild.unwrap_or(next_rebuild)) => {
                 rebuild = None;
+                next_rebuild = now() + REBUILD_EVERY;
                 member.fleet_changed();
             }
             e = drains_watch.next() => {
