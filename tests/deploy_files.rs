@@ -2,10 +2,12 @@
 //! (deploy/kubernetes/), the systemd unit (packaging/systemd/), the NATS configuration
 //! (deploy/nats/) and the command lines of the deployment guide (docs/deploy.md). Every YAML
 //! document parses; every gslbd flag and `GSLBD_*` variable they use exists in the built
-//! binary's `--help` (except the fleet flags of spec §10 not shipped yet, FLEET_FLAGS_PENDING);
-//! the ConfigMaps are a configuration `gslbd check` accepts; the probes' paths answer 200 on a
-//! real server; the unit passes `systemd-analyze verify` (when systemd is installed) and the
-//! NATS configuration `nats-server -t`.
+//! binary's `--help`, and every gslbd command line passes the binary's own argument parser;
+//! the fleet command lines are complete (`--fleet` URLs, `--node` from the pod name, the state
+//! file outside the files a fleet fingerprints); the ConfigMaps are a configuration
+//! `gslbd check` accepts; the probes' paths answer 200 on a real server; the unit passes
+//! `systemd-analyze verify` (when systemd is installed) and the NATS configuration
+//! `nats-server -t`.
 
 mod common;
 
@@ -16,10 +18,6 @@ use std::process::Command;
 use serde_norway::Value;
 
 use common::*;
-
-/// Flags the guide and the manifests may use before the binary has them (exempt from the
-/// `--help` check). Empty: the fleet flags (`--fleet`, `--node`, `--fleet-health`) ship.
-const FLEET_FLAGS_PENDING: &[&str] = &[];
 
 /// Environment variables gslbd reads that `--help` does not show (the log filter).
 const ENV_NOT_IN_HELP: &[&str] = &["GSLBD_LOG"];
@@ -157,11 +155,13 @@ fn is_gslbd_binary(word: &str) -> bool {
     word == "gslbd" || word.ends_with("/gslbd")
 }
 
-/// One use of gslbd found in a file: where, the subcommand and the flags (`--name` only).
+/// One use of gslbd found in a file: where, the subcommand, its arguments and among them
+/// the flags (`--name` only).
 #[derive(Debug)]
 struct Invocation {
     source: String,
     subcommand: String,
+    args: Vec<String>,
     flags: Vec<String>,
 }
 
@@ -197,6 +197,7 @@ fn invocations_in_words(source: &str, words: &[String]) -> Vec<Invocation> {
             out.push(Invocation {
                 source: source.to_string(),
                 subcommand,
+                args: words[i + 2..j].to_vec(),
                 flags,
             });
             i = j;
@@ -303,6 +304,31 @@ fn manifest_invocations() -> Vec<Invocation> {
     out
 }
 
+/// Every gslbd invocation of the manifests, the unit and the guide, by source.
+fn all_invocations() -> [(&'static str, Vec<Invocation>); 3] {
+    [
+        ("Kubernetes manifests", manifest_invocations()),
+        ("systemd unit", unit_invocations()),
+        (
+            "docs/deploy.md",
+            markdown_invocations(&repo().join("docs/deploy.md")),
+        ),
+    ]
+}
+
+/// Every value of `flag` in `args`: `--flag=VALUE` or `--flag VALUE`.
+fn values_of<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if a == flag {
+            out.extend(args.get(i + 1).map(String::as_str));
+        } else if let Some(v) = a.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
+            out.push(v);
+        }
+    }
+    out
+}
+
 /// `gslbd SUBCOMMAND --help`: its flags and the environment variables it names.
 fn help(subcommand: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let out = Command::new(bin())
@@ -377,14 +403,7 @@ fn every_yaml_file_parses_and_every_manifest_is_listed_in_the_kustomization() {
 
 #[test]
 fn every_gslbd_flag_in_manifests_unit_and_guide_exists_in_the_binary() {
-    let sources = [
-        ("Kubernetes manifests", manifest_invocations()),
-        ("systemd unit", unit_invocations()),
-        (
-            "docs/deploy.md",
-            markdown_invocations(&repo().join("docs/deploy.md")),
-        ),
-    ];
+    let sources = all_invocations();
     let mut helps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut checked = 0;
@@ -399,9 +418,7 @@ fn every_gslbd_flag_in_manifests_unit_and_guide_exists_in_the_binary() {
                 .or_insert_with(|| help(&inv.subcommand).0);
             for flag in &inv.flags {
                 checked += 1;
-                let pending =
-                    inv.subcommand == "serve" && FLEET_FLAGS_PENDING.contains(&flag.as_str());
-                if !known.contains(flag) && !pending {
+                if !known.contains(flag) {
                     problems.push(format!(
                         "{}: `gslbd {} {flag}` is not in `gslbd {} --help`",
                         inv.source, inv.subcommand, inv.subcommand
@@ -419,6 +436,171 @@ fn every_gslbd_flag_in_manifests_unit_and_guide_exists_in_the_binary() {
     let unit = &sources[1].1;
     assert!(unit.iter().any(|i| i.subcommand == "serve"), "{unit:?}");
     assert!(unit.iter().any(|i| i.subcommand == "check"), "{unit:?}");
+}
+
+#[test]
+fn every_gslbd_command_line_passes_the_binary_argument_parser() {
+    // `gslbd SUBCOMMAND ARGS... --help` parses every argument before the final `--help`, values
+    // included (addresses, modes, numbers), then prints the help and exits 0; a misspelt flag
+    // or a value the flag refuses exits 2.
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (_, found) in all_invocations() {
+        for inv in found {
+            let out = Command::new(bin())
+                .arg(&inv.subcommand)
+                .args(&inv.args)
+                .arg("--help")
+                .output()
+                .expect("run gslbd");
+            checked += 1;
+            if !out.status.success() {
+                problems.push(format!(
+                    "{}: `gslbd {} {}`: {}",
+                    inv.source,
+                    inv.subcommand,
+                    inv.args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 5, "only {checked} command lines found");
+}
+
+/// Whether `urls` is a comma-separated list of `nats://HOST:PORT`.
+fn is_nats_url_list(urls: &str) -> bool {
+    urls.split(',').all(|url| {
+        url.strip_prefix("nats://")
+            .and_then(|hp| hp.rsplit_once(':'))
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    })
+}
+
+#[test]
+fn fleet_command_lines_are_complete_and_keep_the_state_file_out_of_the_fingerprint() {
+    let mut problems = Vec::new();
+    let mut full_fleet_line_in_guide = false;
+    for (what, found) in all_invocations() {
+        for inv in found.iter().filter(|i| i.subcommand == "serve") {
+            let args = &inv.args;
+            let fleet = values_of(args, "--fleet");
+            for urls in &fleet {
+                if !is_nats_url_list(urls) {
+                    problems.push(format!(
+                        "{}: --fleet {urls}: not nats://HOST:PORT,...",
+                        inv.source
+                    ));
+                }
+            }
+            // In the zones directory the state file would be read as a zone; in either
+            // directory it would change the fingerprint the fleet compares at every drain.
+            for state in values_of(args, "--state-file") {
+                for dir in values_of(args, "--zones")
+                    .into_iter()
+                    .chain(values_of(args, "--geo"))
+                {
+                    if Path::new(state).starts_with(dir) {
+                        problems.push(format!(
+                            "{}: --state-file {state} is inside {dir}",
+                            inv.source
+                        ));
+                    }
+                }
+            }
+            if what == "docs/deploy.md"
+                && !fleet.is_empty()
+                && ["--node", "--probe-source", "--state-file"]
+                    .iter()
+                    .all(|f| !values_of(args, f).is_empty())
+            {
+                full_fleet_line_in_guide = true;
+            }
+        }
+    }
+    // GSLBD_FLEET=... in the guide holds URLs as --fleet does.
+    let guide = std::fs::read_to_string(repo().join("docs/deploy.md")).unwrap();
+    let mut env_values = 0;
+    for (at, _) in guide.match_indices("GSLBD_FLEET=") {
+        let value: String = guide[at + "GSLBD_FLEET=".len()..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !['\'', '"', '`'].contains(c))
+            .collect();
+        env_values += 1;
+        if !is_nats_url_list(&value) {
+            problems.push(format!(
+                "docs/deploy.md: GSLBD_FLEET={value}: not nats://HOST:PORT,..."
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(env_values >= 1, "the guide sets no GSLBD_FLEET");
+    assert!(
+        full_fleet_line_in_guide,
+        "the guide has no `gslbd serve` with --fleet, --node, --probe-source and --state-file"
+    );
+}
+
+/// The `$(NAME)` references of a container argument, which Kubernetes expands from the
+/// container's `env` (and passes on literally when NAME is not there).
+fn env_refs(arg: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = arg;
+    while let Some(at) = rest.find("$(") {
+        let tail = &rest[at + 2..];
+        let Some(end) = tail.find(')') else { break };
+        out.push(&tail[..end]);
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[test]
+fn kubernetes_replicas_join_the_fleet_named_after_their_pods() {
+    let mut serving = 0;
+    for (path, doc) in manifests() {
+        let Some(spec) = pod_spec(&doc) else { continue };
+        for c in gslbd_containers(spec) {
+            let argv = container_argv(c);
+            if !argv.iter().any(|a| a == "serve") {
+                continue;
+            }
+            serving += 1;
+            let file = path.file_name().unwrap().to_string_lossy();
+            let env: BTreeMap<&str, &Value> = seq_of(c, &["env"])
+                .iter()
+                .map(|e| (str_of(e, &["name"]).unwrap(), e))
+                .collect();
+            for a in &argv {
+                for name in env_refs(a) {
+                    assert!(
+                        env.contains_key(name),
+                        "{file}: `{a}` refers to {name}, which is not in the container's env"
+                    );
+                }
+            }
+            assert_eq!(
+                values_of(&argv, "--fleet").len(),
+                1,
+                "{file}: --fleet once: {argv:?}"
+            );
+            assert_eq!(
+                values_of(&argv, "--node"),
+                ["$(POD_NAME)"],
+                "{file}: --node=$(POD_NAME)"
+            );
+            assert_eq!(
+                str_of(env["POD_NAME"], &["valueFrom", "fieldRef", "fieldPath"]),
+                Some("metadata.name"),
+                "{file}: POD_NAME comes from the downward API"
+            );
+        }
+    }
+    assert!(serving >= 1, "no gslbd serve container");
 }
 
 #[test]
@@ -515,14 +697,9 @@ fn kubernetes_config_maps_are_a_configuration_gslbd_check_accepts() {
 
 /// The port of a `--flag=ADDR:PORT` or `--flag ADDR:PORT` argument.
 fn port_of_flag(argv: &[String], flag: &str) -> Option<u16> {
-    argv.iter().enumerate().find_map(|(i, a)| {
-        let value = if a == flag {
-            argv.get(i + 1)?.as_str()
-        } else {
-            a.strip_prefix(flag)?.strip_prefix('=')?
-        };
-        value.rsplit_once(':')?.1.parse().ok()
-    })
+    values_of(argv, flag)
+        .into_iter()
+        .find_map(|v| v.rsplit_once(':')?.1.parse().ok())
 }
 
 #[test]
