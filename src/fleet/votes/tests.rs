@@ -126,9 +126,18 @@ fn votes_round_trip_and_garbage_is_refused() {
 fn a_heartbeat_that_repeats_the_votes_changes_nothing() {
     let mut v = Votes::default();
     let s = set();
-    assert!(v.set_votes("b", NodeVotes::new(NOW, &s, |_| true)), "a new node");
-    assert!(!v.set_votes("b", NodeVotes::new(NOW + 1000, &s, |_| true)), "same bits");
-    assert!(v.set_votes("b", NodeVotes::new(NOW + 2000, &s, |i| i != 2)), "a flip");
+    assert!(
+        v.set_votes("b", NodeVotes::new(NOW, &s, |_| true)),
+        "a new node"
+    );
+    assert!(
+        !v.set_votes("b", NodeVotes::new(NOW + 1000, &s, |_| true)),
+        "same bits"
+    );
+    assert!(
+        v.set_votes("b", NodeVotes::new(NOW + 2000, &s, |i| i != 2)),
+        "a flip"
+    );
     // Its time still moves on: the vote is fresh.
     assert_eq!(v.nodes(), [("b".to_string(), NOW + 2000, 3)]);
 }
