@@ -218,47 +218,56 @@ async fn run(
     let _ = writeln!(out, "fleet_sim: {nodes} nodes (1 real, {} simulated), {probes} checked targets, {seconds} s windows", nodes - 1);
     let _ = writeln!(out, "votes value: {vote_bytes} bytes a node a heartbeat (1 s); probe set: {} bytes, on change only", set.encode().len());
     let _ = writeln!(out, "{:<32}{:>14}{:>14}", "", "real alone", "with fleet");
-    let _ = writeln!(
-        out,
-        "{:<32}{:>14.0}{:>14.0}",
-        "NATS messages in /s", alone.in_msgs, fleet.in_msgs
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>14.0}{:>14.0}",
-        "NATS bytes in /s", alone.in_bytes, fleet.in_bytes
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>14.0}{:>14.0}",
-        "NATS messages out /s", alone.out_msgs, fleet.out_msgs
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>14.0}{:>14.0}",
-        "NATS bytes out /s", alone.out_bytes, fleet.out_bytes
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>13.1}%{:>13.1}%",
-        "real node CPU (of one core)",
-        alone.cpu * 100.0,
-        fleet.cpu * 100.0
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>11.1} MB{:>11.1} MB",
-        "real node RSS",
-        alone.rss_kb / 1024.0,
-        fleet.rss_kb / 1024.0
-    );
-    let _ = writeln!(
-        out,
-        "{:<32}{:>13.1}%{:>13.1}%",
-        "nats-server CPU (of one core)",
-        alone.nats_cpu * 100.0,
-        fleet.nats_cpu * 100.0
-    );
+    // (label, alone, with the fleet, scale, unit)
+    let rows: [(&str, f64, f64, f64, &str); 7] = [
+        ("NATS messages in /s", alone.in_msgs, fleet.in_msgs, 1.0, ""),
+        ("NATS bytes in /s", alone.in_bytes, fleet.in_bytes, 1.0, ""),
+        (
+            "NATS messages out /s",
+            alone.out_msgs,
+            fleet.out_msgs,
+            1.0,
+            "",
+        ),
+        (
+            "NATS bytes out /s",
+            alone.out_bytes,
+            fleet.out_bytes,
+            1.0,
+            "",
+        ),
+        (
+            "real node CPU (of one core)",
+            alone.cpu,
+            fleet.cpu,
+            100.0,
+            "%",
+        ),
+        (
+            "real node RSS",
+            alone.rss_kb,
+            fleet.rss_kb,
+            1.0 / 1024.0,
+            " MB",
+        ),
+        (
+            "nats-server CPU (of one core)",
+            alone.nats_cpu,
+            fleet.nats_cpu,
+            100.0,
+            "%",
+        ),
+    ];
+    for (label, a, f, scale, unit) in rows {
+        let digits = usize::from(!unit.is_empty());
+        let w = 14 - unit.len();
+        let _ = writeln!(
+            out,
+            "{label:<32}{:>w$.digits$}{unit}{:>w$.digits$}{unit}",
+            a * scale,
+            f * scale
+        );
+    }
     let _ = writeln!(
         out,
         "quorum flip to answer ({FLIPS} flips): median {:.1} ms, max {:.1} ms",
