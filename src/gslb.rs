@@ -98,6 +98,9 @@ pub struct GslbRecord {
     pub name: String,
     pub zone: WireName,
     pub ttl: u32,
+    /// The TTL of a degraded answer (not from the client's first pool, or a target of the
+    /// answering pool down); `None`: always `ttl`.
+    pub ttl_degraded: Option<u32>,
     pub policy: Policy,
     /// Addresses per answer at most; `None` means all healthy ones.
     pub max_answers: Option<usize>,

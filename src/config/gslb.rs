@@ -170,6 +170,12 @@ impl RecordCtx<'_> {
         let g = self.raw;
         let ttl = g.ttl.unwrap_or(DEFAULT_TTL);
         let policy = g.policy.unwrap_or_default();
+        if let Some(d) = g.ttl_degraded.filter(|&d| d > ttl) {
+            sink.at(
+                format!("{base}.ttl_degraded"),
+                format!("{d} is longer than the record's ttl ({ttl}): a degraded answer should be cached for less"),
+            );
+        }
         if g.max_answers == Some(0) {
             sink.at(format!("{base}.max_answers"), "must be at least 1");
         }
@@ -279,6 +285,7 @@ impl RecordCtx<'_> {
             name: self.name.to_string(),
             zone: self.zone.clone(),
             ttl,
+            ttl_degraded: g.ttl_degraded,
             policy,
             max_answers,
             all_down: g.all_down.unwrap_or_default(),

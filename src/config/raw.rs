@@ -146,6 +146,8 @@ pub use crate::gslb::CheckKind;
 #[serde(deny_unknown_fields)]
 pub struct RawGslb {
     pub ttl: Option<u32>,
+    /// The TTL while the answer is degraded (spec §11).
+    pub ttl_degraded: Option<u32>,
     pub policy: Option<crate::gslb::Policy>,
     pub max_answers: Option<u32>,
     pub check: Option<String>,

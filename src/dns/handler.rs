@@ -301,8 +301,14 @@ fn answer(
                         Some(p) => {
                             let pool = &rec.pools[p];
                             outcome.gslb = Some((pool.metrics_slot, sel.decided_by));
+                            let ttl = sel.ttl(rec);
                             for &t in &sel.targets {
-                                w.answer(owner, &pool.targets[t as usize].tail.0);
+                                let tail = &pool.targets[t as usize].tail.0;
+                                if ttl == rec.ttl {
+                                    w.answer(owner, tail);
+                                } else {
+                                    w.answer_with_ttl(owner, tail, ttl);
+                                }
                             }
                             if let Some(s) = &mut signer {
                                 // One signature per set of addresses, whatever their order.
@@ -317,7 +323,7 @@ fn answer(
                                     at.name,
                                     zone,
                                     q.qtype,
-                                    rec.ttl,
+                                    ttl,
                                     rdatas,
                                 );
                             }

@@ -176,6 +176,19 @@ impl<'b> Writer<'b> {
         self.record(AN, owner, tail);
     }
 
+    /// `answer` with the TTL of `tail` replaced by `ttl`.
+    pub fn answer_with_ttl(&mut self, owner: Owner<'_>, tail: &[u8], ttl: u32) {
+        match owner {
+            Owner::Ptr(off) => self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes()),
+            Owner::Name(n) => self.names.write_name(self.buf, n),
+        }
+        // A and AAAA RDATA never compresses: copy it as it is.
+        self.buf.extend_from_slice(&tail[..4]);
+        self.buf.extend_from_slice(&ttl.to_be_bytes());
+        self.buf.extend_from_slice(&tail[8..]);
+        self.counts[AN] += 1;
+    }
+
     pub fn authority(&mut self, owner: Owner<'_>, tail: &[u8]) {
         self.record(NS, owner, tail);
     }

@@ -32,6 +32,53 @@ pub struct Selection {
     pub decided_by: Specificity,
     /// True when every pool was down and `all_down` decided.
     pub all_down: bool,
+    /// Why the answer is degraded, when the record has `ttl_degraded` and it is.
+    pub degraded: Option<Degraded>,
+}
+
+/// Why an answer gets the record's `ttl_degraded` (spec §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Degraded {
+    /// Not the client's first pool in order (a fallback, another region, `default`).
+    NotFirstPool,
+    /// A target of the answering pool (of the queried family) is down; drained ones do not
+    /// count, a drain being deliberate.
+    TargetDown,
+    /// Every pool was down (`all_down`).
+    AllDown,
+}
+
+impl Selection {
+    /// The TTL of the answer's addresses.
+    #[inline]
+    pub fn ttl(&self, rec: &GslbRecord) -> u32 {
+        match (self.degraded, rec.ttl_degraded) {
+            (Some(_), Some(t)) => t,
+            _ => rec.ttl,
+        }
+    }
+}
+
+/// Whether pool `p` answering is degraded, for a record with `ttl_degraded`: `first` is the
+/// client's first pool in order.
+#[inline]
+fn degraded(
+    health: &HealthView,
+    rec: &GslbRecord,
+    p: usize,
+    first: usize,
+    v6: bool,
+) -> Option<Degraded> {
+    rec.ttl_degraded?;
+    if p != first {
+        return Some(Degraded::NotFirstPool);
+    }
+    let pool = &rec.pools[p];
+    pool.family(v6)
+        .iter()
+        .any(|&i| health.state(&pool.targets[i as usize]) == crate::health::TargetHealth::Down)
+        .then_some(Degraded::TargetDown)
 }
 
 /// Why a pool is in the order.
@@ -146,6 +193,12 @@ pub fn select(
     } else {
         0
     };
+    let degraded = match &chosen {
+        _ if rec.ttl_degraded.is_none() => None,
+        Some(_) if all_down => Some(Degraded::AllDown),
+        Some((p, _)) => degraded(health, rec, *p, order[0].0, v6),
+        None => None,
+    };
     let (pool, targets) = match chosen {
         Some((p, usable)) => (Some(p), ordered(rec, p, usable, rotation, client)),
         None => (None, Order::new()),
@@ -156,6 +209,7 @@ pub fn select(
         scope,
         decided_by,
         all_down,
+        degraded,
     };
     if let Some(t) = trace {
         let info = snap.geo.classify(client, rec.needs);
@@ -209,9 +263,12 @@ fn first_usable(
         .iter()
         .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
         .chain(std::iter::once((rec.default_pool, Specificity::Default)));
+    let mut first = None;
     for (root, decided_by) in roots {
+        let first = *first.get_or_insert(root);
         if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
             return Some(Selection {
+                degraded: degraded(health, rec, p, first, v6),
                 pool: Some(p),
                 targets: ordered(rec, p, usable, rotation, client),
                 // A usable target of this family exists, so the answer can depend on the

@@ -321,4 +321,5 @@ fn trace_explains_the_decision() {
     );
 }
 
+mod degraded;
 mod props;

@@ -21,6 +21,9 @@ pub struct Trace {
     pub pools: Vec<PoolTried>,
     pub all_down: bool,
     pub decided_by: &'static str,
+    /// With `ttl_degraded`: why the answer is degraded (and gets that TTL), or `null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<Option<super::Degraded>>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -165,6 +168,7 @@ impl Trace {
             .collect();
         self.all_down = sel.all_down;
         self.decided_by = sel.decided_by.kind();
+        self.degraded = rec.ttl_degraded.map(|_| sel.degraded);
     }
 }
 
@@ -235,6 +239,18 @@ impl fmt::Display for Trace {
                 writeln!(f, "    {} {health}{check}", t.address)?;
             }
         }
-        write!(f, "decided by: {}", self.decided_by)
+        write!(f, "decided by: {}", self.decided_by)?;
+        match self.degraded {
+            Some(Some(why)) => {
+                let why = match why {
+                    super::Degraded::NotFirstPool => "not the client's first pool",
+                    super::Degraded::TargetDown => "a target of the answering pool is down",
+                    super::Degraded::AllDown => "every pool is down",
+                };
+                write!(f, "\ndegraded: {why} (ttl_degraded)")
+            }
+            Some(None) => write!(f, "\nnot degraded (ttl)"),
+            None => Ok(()),
+        }
     }
 }

@@ -313,9 +313,10 @@ fn resolve(
                 if subnet.is_some() {
                     answer.scope = Some(sel.scope);
                 }
+                let ttl = sel.ttl(rec);
                 match sel.pool {
                     Some(p) => answer.answers.extend(sel.targets.iter().map(|&t| {
-                        records::address(&owner, rec.ttl, rec.pools[p].targets[t as usize].addr)
+                        records::address(&owner, ttl, rec.pools[p].targets[t as usize].addr)
                     })),
                     None => negative = Some(zone),
                 }
