@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::fleet::Fleet;
+use common::health::row;
 use common::nats::NatsCluster;
+use common::wait_for;
 
 /// Spec §10: once NATS is back, the fleet view returns within this.
 const REJOIN_BOUND: Duration = Duration::from_secs(5);
@@ -104,6 +106,11 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
         "this node's probes: NATS unreachable"
     );
     assert_eq!(f.connected_metric(0), 0.0);
+    // A drain made on b while NATS is gone applies on b at once and waits to be published.
+    let other = f.more[0];
+    f.drain(1, other, true);
+    assert_eq!(row(&f.nodes[1], other)["state"], "drained");
+    assert_eq!(row(&f.nodes[0], other)["state"], "up");
     // NATS is back when its servers run and gslbd's replicated buckets have leaders again
     // (after a restart of the whole cluster, elections take NATS some seconds).
     nats.start_all();
@@ -112,7 +119,16 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
     }
     let back = Instant::now();
     f.expect_within(0, true, "NATS back: the fleet view returns", REJOIN_BOUND);
-    eprintln!("fleet view back {:?} after NATS", back.elapsed());
     assert_eq!(f.connected_metric(0), 1.0);
     assert_eq!(f.explained_health(0), "fleet quorum");
+    // b's drain reached the others when b rejoined.
+    for i in [0, 2] {
+        let left = REJOIN_BOUND.saturating_sub(back.elapsed());
+        wait_for(&format!("node {i}: b's drain"), left, || {
+            let r = row(&f.nodes[i], other);
+            (r["state"] == "drained")
+                .then_some(())
+                .ok_or_else(|| r.to_string())
+        });
+    }
 }
