@@ -178,15 +178,10 @@ impl<'b> Writer<'b> {
 
     /// `answer` with the TTL of `tail` replaced by `ttl`.
     pub fn answer_with_ttl(&mut self, owner: Owner<'_>, tail: &[u8], ttl: u32) {
-        match owner {
-            Owner::Ptr(off) => self.buf.extend_from_slice(&(0xc000 | off).to_be_bytes()),
-            Owner::Name(n) => self.names.write_name(self.buf, n),
-        }
-        // A and AAAA RDATA never compresses: copy it as it is.
-        self.buf.extend_from_slice(&tail[..4]);
-        self.buf.extend_from_slice(&ttl.to_be_bytes());
-        self.buf.extend_from_slice(&tail[8..]);
-        self.counts[AN] += 1;
+        self.record(AN, owner, tail);
+        // A and AAAA RDATA is copied as it is, so the tail ends the message.
+        let at = self.buf.len() - tail.len() + 4;
+        self.buf[at..at + 4].copy_from_slice(&ttl.to_be_bytes());
     }
 
     pub fn authority(&mut self, owner: Owner<'_>, tail: &[u8]) {

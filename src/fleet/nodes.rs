@@ -97,10 +97,20 @@ pub struct NodeRow {
     pub drift: bool,
 }
 
+/// The node whose view of the fleet it is.
+pub struct Me<'a> {
+    pub name: &'a str,
+    /// Its key in the buckets.
+    pub key: &'a str,
+    pub mode: FleetHealth,
+    /// Whether it hears NATS now.
+    pub connected: bool,
+    pub loaded: &'a Loaded,
+}
+
 /// What one node's view of the fleet is made of.
 pub struct Heard<'a> {
-    /// This node: name, key, mode, whether NATS is heard, its configuration.
-    pub me: (&'a str, &'a str, FleetHealth, bool, &'a Loaded),
+    pub me: Me<'a>,
     /// The descriptions read.
     pub nodes: &'a Nodes,
     /// When each node last published its votes (its heartbeat), by key.
@@ -113,7 +123,13 @@ impl Heard<'_> {
     /// the one held by more than half of the connected nodes (every node with a known
     /// fingerprint drifts when there is no such majority and they do not all agree).
     pub fn view(&self) -> FleetView {
-        let (name, key, mode, connected, loaded) = self.me;
+        let Me {
+            name,
+            key,
+            mode,
+            connected,
+            loaded,
+        } = self.me;
         let mut rows: Vec<NodeRow> = Vec::new();
         rows.push(NodeRow {
             node: name.to_string(),
@@ -218,7 +234,13 @@ mod tests {
         }
         let me = loaded(mine);
         Heard {
-            me: ("a", "a", FleetHealth::Quorum, true, &me),
+            me: Me {
+                name: "a",
+                key: "a",
+                mode: FleetHealth::Quorum,
+                connected: true,
+                loaded: &me,
+            },
             nodes: &nodes,
             beats,
             now_ms: NOW,

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use super::monitor::{fmt_time, Inner, Monitor};
 use super::status::{FleetStatus, NodeVote, PeerStatus, TargetFleet};
-use crate::fleet::nodes::Heard;
+use crate::fleet::nodes::{Heard, Me};
 use crate::fleet::{
-    now_ms, probe_id, FleetHealth, FleetState, FleetView, Member, NodeVotes, ProbeSet, Votes,
+    now_ms, probe_id, FleetHealth, FleetState, FleetView, Member, NodeVotes, ProbeSet, Tally, Votes,
 };
 use crate::snapshot::Snapshot;
 
@@ -201,16 +201,16 @@ impl Monitor {
         let key = f.key();
         Some(
             Heard {
-                me: (
-                    &f.config.node,
-                    &key,
-                    f.config.health,
-                    f.connected(),
-                    &loaded,
-                ),
+                me: Me {
+                    name: &f.config.node,
+                    key: &key,
+                    mode: f.config.health,
+                    connected: f.connected(),
+                    loaded: &loaded,
+                },
                 nodes: &nodes,
                 beats,
-                now_ms: crate::fleet::now_ms(),
+                now_ms: now_ms(),
             }
             .view(),
         )
@@ -218,26 +218,31 @@ impl Monitor {
 }
 
 /// A checked target's fleet verdict and the votes behind it, as `/v1/status` shows it: probe
-/// `j` of the snapshot, checked every `interval`.
+/// `j` of the snapshot.
 pub(super) fn target_fleet(
     f: &FleetState,
     votes: &mut Votes,
     own: &OwnProbes,
-    (j, interval): (usize, Duration),
+    j: usize,
     own_up: bool,
     now_ms: u64,
 ) -> TargetFleet {
-    let me = f.key();
-    let horizon = 3 * interval.as_millis() as u64;
-    let mut all = votes.votes_on(&me, &own.set, own.pos[j], horizon, now_ms);
+    let k = own.pos[j];
+    let mut all = votes.votes_on(&f.key(), &own.set, k, own.horizon_ms[k], now_ms);
+    let mut tally = Tally::default();
+    for &(_, up, counted) in &all {
+        match (counted, up) {
+            (true, true) => tally.up += 1,
+            (true, false) => tally.down += 1,
+            (false, _) => {}
+        }
+    }
     all.push((f.config.node.clone(), own_up, true));
     all.sort();
-    let counted = all.iter().filter(|v| v.2).count();
-    let down = all.iter().filter(|v| v.2 && !v.1).count();
     let (up, decided_by) = match (f.connected(), f.config.health) {
         (false, _) => (own_up, "local: NATS unreachable"),
         (true, FleetHealth::Local) => (own_up, "local"),
-        (true, FleetHealth::Quorum) => (down * 2 <= counted, "quorum"),
+        (true, FleetHealth::Quorum) => (tally.quorum_up(own_up), "quorum"),
     };
     TargetFleet {
         verdict: if up { "up" } else { "down" },

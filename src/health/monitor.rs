@@ -184,14 +184,9 @@ impl Monitor {
                 .map(|e| e.state.lock().unwrap().clone());
             let own_up = st.as_ref().is_none_or(|s| s.up);
             let fleet_row = match (&fleet, &own, votes.as_deref_mut()) {
-                (Some(f), Some(o), Some(v)) => Some(super::member::target_fleet(
-                    f,
-                    v,
-                    o,
-                    (j, p.check.interval),
-                    own_up,
-                    now,
-                )),
+                (Some(f), Some(o), Some(v)) => {
+                    Some(super::member::target_fleet(f, v, o, j, own_up, now))
+                }
                 _ => None,
             };
             let state = match (&st, drained.contains(&p.addr)) {
