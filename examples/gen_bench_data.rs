@@ -179,6 +179,7 @@ fn main() {
                     registered_country: Some(country),
                     continent: Some(continent),
                     subdivision: None,
+                    coordinates: None,
                 },
             )
         })

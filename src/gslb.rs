@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dns::name::WireName;
 use crate::dns::rr::RrTail;
+use crate::geo::Point;
 
 /// How the healthy targets of a pool are ordered in an answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -110,6 +111,9 @@ pub struct GslbRecord {
     pub region_pools: Vec<(u32, usize)>,
     pub default_pool: usize,
     pub needs: Needs,
+    /// `"nearest": true`: the pools with coordinates, in file order, tried by distance from
+    /// the client after its regions and before `default`. Empty otherwise.
+    pub nearest: Box<[usize]>,
 }
 
 impl GslbRecord {
@@ -133,6 +137,19 @@ pub struct Pool {
     pub metrics_slot: u16,
     /// Indices of the IPv4 targets (`[0]`) and the IPv6 targets (`[1]`), in listed order.
     pub by_family: [Box<[u16]>; 2],
+    /// A CNAME pool (spec §11): answers A and AAAA with this alias instead of addresses; it
+    /// has no targets.
+    pub cname: Option<CnamePool>,
+    /// Where the pool's data centre is, for records with `nearest`.
+    pub coordinates: Option<Point>,
+}
+
+/// The alias a CNAME pool answers with.
+#[derive(Debug)]
+pub struct CnamePool {
+    pub target: WireName,
+    /// The CNAME record, pre-serialised with the record TTL.
+    pub tail: RrTail,
 }
 
 impl Pool {
@@ -148,7 +165,15 @@ impl Pool {
             targets,
             fallback,
             metrics_slot: 0,
+            cname: None,
+            coordinates: None,
         }
+    }
+
+    /// Whether the pool can answer the family at all (a CNAME pool answers both).
+    #[inline]
+    pub fn answers(&self, v6: bool) -> bool {
+        self.cname.is_some() || !self.family(v6).is_empty()
     }
 
     /// Indices of the targets that answer A (`v6` false) or AAAA (`v6` true).

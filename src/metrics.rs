@@ -39,7 +39,7 @@ const RCODES: [(u16, &str); 7] = [
 ];
 /// The `result` label of `gslbd_cookies_total`, in the order of `QueryCells::cookies`.
 const COOKIE_RESULTS: [&str; 3] = ["new", "valid", "invalid"];
-const DECIDERS: [Specificity; 8] = [
+const DECIDERS: [Specificity; 9] = [
     Specificity::Network,
     Specificity::SubdivisionIsp,
     Specificity::Subdivision,
@@ -47,6 +47,7 @@ const DECIDERS: [Specificity; 8] = [
     Specificity::Isp,
     Specificity::Country,
     Specificity::Continent,
+    Specificity::Nearest,
     Specificity::Default,
 ];
 /// Latency histogram bucket bounds, seconds.
@@ -152,7 +153,10 @@ impl QueryCells {
             bump(&self.malformed);
         }
         if let Some((pool, by)) = o.gslb {
-            let d = DECIDERS.iter().position(|&x| x == by).unwrap_or(7);
+            let d = DECIDERS
+                .iter()
+                .position(|&x| x == by)
+                .unwrap_or(DECIDERS.len() - 1);
             bump(&self.answers[(pool as usize).min(MAX_POOLS) * DECIDERS.len() + d]);
         }
         let secs = nanos as f64 * 1e-9;

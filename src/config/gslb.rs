@@ -6,13 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::problem::Problem;
-use super::raw::{CheckKind, RawCheck, RawGslb, RawTarget, RawZone};
+use super::raw::{CheckKind, RawCheck, RawGslb, RawZone};
 use super::zone::{Sink, ZoneDraft};
-use crate::dns::query::{TYPE_A, TYPE_AAAA};
-use crate::dns::rdata;
-use crate::dns::rr::RrTail;
 use crate::geo::RegionMap;
-use crate::gslb::{CheckSpec, GslbRecord, GslbSet, Needs, Policy, Pool, Probe, Target};
+use crate::gslb::{CheckSpec, GslbRecord, GslbSet, Needs, Policy, Probe};
 use crate::snapshot::Node;
 
 const DEFAULT_TTL: u32 = 30;
@@ -71,6 +68,7 @@ pub(crate) fn compile(
             }
         }
     }
+    super::cname_pool::report_loops(drafts, raws, &set, problems);
     set
 }
 
@@ -151,15 +149,26 @@ fn compile_check(name: &str, c: &RawCheck, sink: &mut Sink<'_>) -> Option<CheckS
     })
 }
 
-struct RecordCtx<'a> {
-    name: &'a str,
-    zone: &'a crate::dns::name::WireName,
-    raw: &'a RawGslb,
-    checks: &'a HashMap<&'a str, CheckSpec>,
-    regions: &'a RegionMap,
+pub(super) struct RecordCtx<'a> {
+    pub name: &'a str,
+    pub zone: &'a crate::dns::name::WireName,
+    pub raw: &'a RawGslb,
+    pub checks: &'a HashMap<&'a str, CheckSpec>,
+    pub regions: &'a RegionMap,
 }
 
 impl RecordCtx<'_> {
+    /// True when `c` names a check of the zone (or is unset); reports it at `path` if not.
+    pub(super) fn check_ok(&self, c: Option<&str>, path: String, sink: &mut Sink<'_>) -> bool {
+        match c {
+            Some(c) if !self.checks.contains_key(c) => {
+                sink.at(path, format!("unknown check `{c}`"));
+                false
+            }
+            _ => true,
+        }
+    }
+
     fn compile(
         &self,
         sink: &mut Sink<'_>,
@@ -179,14 +188,7 @@ impl RecordCtx<'_> {
         if g.max_answers == Some(0) {
             sink.at(format!("{base}.max_answers"), "must be at least 1");
         }
-        let check_ok = |c: &Option<String>, path: String, sink: &mut Sink<'_>| match c {
-            Some(c) if !self.checks.contains_key(c.as_str()) => {
-                sink.at(path, format!("unknown check `{c}`"));
-                false
-            }
-            _ => true,
-        };
-        let record_check = if check_ok(&g.check, format!("{base}.check"), sink) {
+        let record_check = if self.check_ok(g.check.as_deref(), format!("{base}.check"), sink) {
             g.check.as_deref()
         } else {
             None
@@ -211,66 +213,57 @@ impl RecordCtx<'_> {
                         needs.location |= n.location;
                         needs.asn |= n.asn;
                     }
+                    // A data centre of a `nearest` record may be named freely.
+                    None if raw_pool.coordinates.is_some() => {}
                     None => sink.at(
                         &ppath,
                         format!(
-                            "`{pname}` is not a region defined in regions.json (nor `default`)"
+                            "`{pname}` is not a region defined in regions.json (nor `default`); only a pool with `coordinates` may be named freely"
                         ),
                     ),
                 }
             }
-            if raw_pool.targets.is_empty() {
+            let pool = super::pool::PoolCtx {
+                record: self,
+                index: pi,
+                name: pname,
+                raw: raw_pool,
+                path: &ppath,
+                ttl,
+                record_check,
+            }
+            .compile(sink, probe);
+            pools.push(pool);
+        }
+        let nearest: Box<[usize]> = if g.nearest {
+            let with = pools
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.coordinates.is_some())
+                .map(|(i, _)| i)
+                .collect();
+            if pools.iter().all(|p| p.coordinates.is_none()) {
                 sink.at(
-                    format!("{ppath}.targets"),
-                    "a pool needs at least one target",
+                    format!("{base}.nearest"),
+                    "no pool of this record has `coordinates`",
                 );
             }
-            let mut fallback = Vec::new();
-            for (fi, f) in raw_pool.fallback.iter().enumerate() {
-                let fpath = format!("{ppath}.fallback[{fi}]");
-                match g.pools.0.iter().position(|(k, _)| k == f) {
-                    Some(i) if i == pi => sink.at(fpath, "a pool cannot fall back to itself"),
-                    Some(i) => fallback.push(i),
-                    None => sink.at(fpath, format!("`{f}` is not a pool of this record")),
-                }
+            if self.regions.location.is_none() {
+                sink.at(
+                    format!("{base}.nearest"),
+                    "nearest needs a City database: regions.json has no `databases.location`",
+                );
             }
-            let mut targets = Vec::new();
-            for (ti, t) in raw_pool.targets.iter().enumerate() {
-                let tpath = format!("{ppath}.targets[{ti}]");
-                let (address, weight, check) = match t {
-                    RawTarget::Address(a) => (a, None, None),
-                    RawTarget::Full(f) => (&f.address, f.weight, f.check.as_ref()),
-                };
-                let Ok(addr) = address.parse::<IpAddr>() else {
-                    sink.at(tpath, format!("`{address}` is not an IP address"));
-                    continue;
-                };
-                if targets.iter().any(|t: &Target| t.addr == addr) {
-                    sink.at(&tpath, format!("{addr} is listed twice in this pool"));
-                }
-                if weight == Some(0) {
-                    sink.at(format!("{tpath}.weight"), "weight must be at least 1");
-                }
-                let check = match check {
-                    Some(c) if check_ok(&Some(c.clone()), format!("{tpath}.check"), sink) => {
-                        Some(c.as_str())
-                    }
-                    Some(_) => None,
-                    None => record_check,
-                };
-                let tail = match addr {
-                    IpAddr::V4(a) => RrTail::new(TYPE_A, ttl, &rdata::a(a)),
-                    IpAddr::V6(a) => RrTail::new(TYPE_AAAA, ttl, &rdata::aaaa(a)),
-                };
-                targets.push(Target {
-                    addr,
-                    weight: weight.unwrap_or(1),
-                    probe: check.map(|c| probe(addr, c)),
-                    tail,
-                });
+            with
+        } else {
+            for p in pools.iter().filter(|p| p.coordinates.is_some()) {
+                sink.at(
+                    format!("{base}.pools.{}.coordinates", p.name),
+                    "coordinates are used only by a record with `\"nearest\": true`",
+                );
             }
-            pools.push(Pool::new(pname.to_string(), targets, fallback));
-        }
+            Box::default()
+        };
         if sink.problems.len() > before {
             return None;
         }
@@ -293,6 +286,7 @@ impl RecordCtx<'_> {
             region_pools,
             default_pool,
             needs,
+            nearest,
         })
     }
 }

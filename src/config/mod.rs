@@ -2,9 +2,11 @@
 //! an immutable `Snapshot`.
 
 mod cname;
+mod cname_pool;
 mod cuts;
 mod dnssec;
 mod gslb;
+mod pool;
 mod problem;
 mod raw;
 mod records;
@@ -36,7 +38,7 @@ pub struct Paths {
 /// snapshot comes back, or every problem found does.
 pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
     let mut problems = Vec::new();
-    let regions = regions::load(&paths.geo, &mut problems);
+    let mut regions = regions::load(&paths.geo, &mut problems);
     let mut drafts = Vec::new();
     let mut raws = Vec::new();
     for file in zone_files(&paths.zones, &mut problems) {
@@ -71,6 +73,11 @@ pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
         Some(r) => gslb::compile(&mut drafts, &raws, r, &mut problems),
         None => Default::default(),
     };
+    if let Some(r) = &mut regions {
+        if gslb.records.iter().any(|r| !r.nearest.is_empty()) {
+            regions::open_coordinates(r, &paths.geo, &mut problems);
+        }
+    }
     if !problems.is_empty() {
         return Err(Problems(problems));
     }

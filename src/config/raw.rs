@@ -152,13 +152,21 @@ pub struct RawGslb {
     pub max_answers: Option<u32>,
     pub check: Option<String>,
     pub all_down: Option<crate::gslb::AllDown>,
+    /// Try the pools with `coordinates` by distance from the client (spec §11).
+    #[serde(default)]
+    pub nearest: bool,
     pub pools: UniqueMap<RawPool>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
+    #[serde(default)]
     pub targets: Vec<RawTarget>,
+    /// A CNAME pool: the alias to answer with instead of targets.
+    pub cname: Option<String>,
+    /// `[latitude, longitude]` of the pool's data centre, in degrees.
+    pub coordinates: Option<[f64; 2]>,
     #[serde(default)]
     pub fallback: Vec<String>,
 }

@@ -8,10 +8,36 @@ use super::problem::{Position, Problem};
 use super::raw::{RawRegions, RawRule};
 use super::zone::Sink;
 use crate::geo::SubdivisionCode;
-use crate::geo::{AsnDb, LocationDb, PrefixTable, Region, RegionMap, Rule, Specificity};
+use crate::geo::{
+    AsnDb, CoordinateDb, LocationDb, PrefixTable, Region, RegionMap, Rule, Specificity,
+};
 use crate::gslb::Needs;
 
 const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
+/// Opens the coordinates of the location database, for records with `nearest`; a database
+/// without any (a Country database) is a problem.
+pub(crate) fn open_coordinates(map: &mut RegionMap, geo: &Path, problems: &mut Vec<Problem>) {
+    let Some(location) = &map.location else {
+        return; // reported at the records
+    };
+    let path = location.info().path.to_owned();
+    let mut sink = Sink {
+        file: &geo.join("regions.json"),
+        problems,
+    };
+    match CoordinateDb::open(&path) {
+        Ok(db) if db.is_empty() => sink.at(
+            "databases.location",
+            format!(
+                "{} has no coordinates (a Country database?); records with `nearest` need a City database",
+                path.display()
+            ),
+        ),
+        Ok(db) => map.coordinates = Some(db),
+        Err(e) => sink.at("databases.location", e.to_string()),
+    }
+}
+
 /// Bad lines reported per network list before summarising the rest.
 const MAX_LIST_PROBLEMS: usize = 20;
 

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use super::edns::{CookieVerdict, EdnsConfig};
+use super::gslb_answer::{self, Next, Place};
 use super::query::{
     self, Edns, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME,
     TYPE_DS, TYPE_IXFR,
@@ -14,7 +15,7 @@ use crate::dns::name::suffix_offset;
 use crate::dnssec::{SigCache, TYPE_NXNAME};
 use crate::health::HealthView;
 use crate::metrics::Outcome;
-use crate::select::{self, Trace};
+use crate::select::Trace;
 use crate::snapshot::{Additional, Found, Lookup, Node, Snapshot, Zone};
 
 /// What one query is answered from, plus per-thread state.
@@ -227,10 +228,10 @@ fn answer(
         base: Some(12),
     };
     let mut visited: [&[u8]; MAX_CHAIN] = [&[]; MAX_CHAIN];
-    let mut hops = 0;
     let mut negative: Option<(&Zone, Denial<'_>)> = None;
     let mut extra: &[Additional] = &[];
-    for _ in 0..MAX_CHAIN {
+    let mut follow = None;
+    for hop in 0..MAX_CHAIN {
         let owner = at.owner(0);
         let node = match lookup {
             Lookup::NxDomain => {
@@ -280,55 +281,31 @@ fn answer(
         match node {
             Node::Empty | Node::Delegation(_) => negative = Some((zone, Denial::NoData(node))),
             Node::Gslb(i) => match q.qtype {
-                TYPE_A | TYPE_AAAA => {
+                // CNAME: what a CNAME pool answers this client, else NODATA.
+                TYPE_A | TYPE_AAAA | TYPE_CNAME => {
+                    let place = Place {
+                        at: &at,
+                        zone,
+                        w: &mut w,
+                        signer: signer.as_mut(),
+                        opt: opt.as_mut(),
+                        outcome: &mut outcome,
+                    };
                     let rec = &snap.gslb.records[*i];
-                    // The client is the ECS address when one was given, else the sender.
-                    let ecs = q.edns.and_then(|e| e.ecs).filter(|e| e.source_prefix > 0);
-                    let client = ecs.map_or(src, |e| e.addr);
-                    let sel = select::select(
+                    let trace = ctx.trace.as_deref_mut().map(Trace::next_slot);
+                    match gslb_answer::answer(
                         snap,
                         ctx.health,
-                        rec,
-                        client,
-                        q.qtype,
                         ctx.rotation,
-                        ctx.trace.as_deref_mut(),
-                    );
-                    if let (Some(o), Some(e)) = (&mut opt, ecs) {
-                        o.ecs = Some((e, sel.scope));
-                    }
-                    match sel.pool {
-                        Some(p) => {
-                            let pool = &rec.pools[p];
-                            outcome.gslb = Some((pool.metrics_slot, sel.decided_by));
-                            let ttl = sel.ttl(rec);
-                            for &t in &sel.targets {
-                                let tail = &pool.targets[t as usize].tail.0;
-                                if ttl == rec.ttl {
-                                    w.answer(owner, tail);
-                                } else {
-                                    w.answer_with_ttl(owner, tail, ttl);
-                                }
-                            }
-                            if let Some(s) = &mut signer {
-                                // One signature per set of addresses, whatever their order.
-                                let rdatas = sel
-                                    .targets
-                                    .iter()
-                                    .map(|&t| pool.targets[t as usize].tail.rdata());
-                                s.rrsigs(
-                                    &mut w,
-                                    Section::Answer,
-                                    owner,
-                                    at.name,
-                                    zone,
-                                    q.qtype,
-                                    ttl,
-                                    rdatas,
-                                );
-                            }
-                        }
-                        None => negative = Some((zone, Denial::NoData(node))),
+                        trace,
+                        rec,
+                        q,
+                        src,
+                        place,
+                    ) {
+                        Next::Done => {}
+                        Next::NoData => negative = Some((zone, Denial::NoData(node))),
+                        Next::Follow(target) => follow = Some(target),
                     }
                 }
                 TYPE_ANY if w.answer_count() == 0 => {
@@ -365,30 +342,31 @@ fn answer(
                     let cname = std::slice::from_ref(tail);
                     s.rrsigs_of(&mut w, Section::Answer, owner, at.name, zone, cname);
                 }
-                if q.qtype == TYPE_CNAME || q.qtype == TYPE_ANY {
-                    break;
-                }
-                // A loop (possible across zones) ends the chain.
-                visited[hops] = at.name;
-                hops += 1;
-                if visited[..hops].contains(&target.as_bytes()) {
-                    break;
-                }
-                match snap.find(target.as_bytes()) {
-                    Found::NotAuthoritative => break,
-                    Found::InZone { zone: z, lookup: l } => {
-                        at = At {
-                            name: target.as_bytes(),
-                            base: None,
-                        };
-                        zone = z;
-                        lookup = l;
-                        continue;
-                    }
+                if q.qtype != TYPE_CNAME && q.qtype != TYPE_ANY {
+                    follow = Some(target);
                 }
             }
         }
-        break;
+        // A CNAME (static or a CNAME pool's) is followed inside our zones; a loop (possible
+        // across zones) ends the chain.
+        let Some(target) = follow.take() else {
+            break;
+        };
+        visited[hop] = at.name;
+        if visited[..=hop].contains(&target.as_bytes()) {
+            break;
+        }
+        match snap.find(target.as_bytes()) {
+            Found::NotAuthoritative => break,
+            Found::InZone { zone: z, lookup: l } => {
+                at = At {
+                    name: target.as_bytes(),
+                    base: None,
+                };
+                zone = z;
+                lookup = l;
+            }
+        }
     }
     if let Some((z, denial)) = negative {
         let signed = signer.is_some() && z.dnssec.is_some();

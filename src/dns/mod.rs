@@ -4,6 +4,7 @@
 mod compress;
 pub mod edns;
 pub mod explain;
+mod gslb_answer;
 pub mod handler;
 pub mod mmsg;
 pub mod name;

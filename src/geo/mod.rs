@@ -2,6 +2,7 @@
 
 pub mod asn;
 pub mod classes;
+pub mod coordinates;
 pub mod error;
 pub mod location;
 mod mmdb;
@@ -12,6 +13,7 @@ pub mod testdb;
 
 pub use asn::{AsnDb, AsnInfo};
 pub use classes::ClassTable;
+pub use coordinates::{CoordinateDb, Point};
 pub use error::GeoError;
 pub use location::{Location, LocationDb, SubdivisionCode};
 pub use mmdb::DbInfo;

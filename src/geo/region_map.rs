@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::classes::ClassTable;
-use super::{AsnDb, AsnInfo, Location, LocationDb, Lookup, PrefixTable, SubdivisionCode};
+use super::{
+    AsnDb, AsnInfo, CoordinateDb, Location, LocationDb, Lookup, PrefixTable, SubdivisionCode,
+};
 use crate::gslb::Needs;
 
 /// How specific a matching rule is; lower sorts first (spec §2).
@@ -21,6 +23,8 @@ pub enum Specificity {
     Isp,
     Country,
     Continent,
+    /// Not a region: the nearest data centre of a `nearest` record (spec §11).
+    Nearest,
     Default,
 }
 
@@ -33,6 +37,7 @@ impl Specificity {
             Specificity::CountryIsp | Specificity::Country => "country",
             Specificity::Isp => "isp",
             Specificity::Continent => "continent",
+            Specificity::Nearest => "nearest",
             Specificity::Default => "default",
         }
     }
@@ -88,6 +93,8 @@ pub struct RegionMap {
     pub networks: PrefixTable<u32>,
     pub location: Option<LocationDb>,
     pub asn: Option<AsnDb>,
+    /// The location database's coordinates, opened only when a record is `nearest`.
+    pub coordinates: Option<CoordinateDb>,
     /// The map flattened per set of lookups ([`Needs::bits`]), for the sets records use.
     classes: [Option<Box<ClassTable>>; 8],
 }
@@ -155,6 +162,7 @@ impl RegionMap {
             networks,
             location,
             asn,
+            coordinates: None,
             classes: Default::default(),
         }
     }

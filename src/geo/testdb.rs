@@ -24,6 +24,8 @@ pub struct LocationSpec<'a> {
     pub continent: Option<&'a str>,
     /// `subdivisions[0].iso_code`, e.g. `"CA"`.
     pub subdivision: Option<&'a str>,
+    /// `location.latitude` and `location.longitude`, in degrees.
+    pub coordinates: Option<(f64, f64)>,
 }
 
 /// What a GeoIP2-ISP record holds; `None` fields are left out of the record.
@@ -57,6 +59,14 @@ struct LocationRecord<'a> {
     registered_country: Option<Iso<'a>>,
     continent: Option<Continent<'a>>,
     subdivisions: Option<Vec<Iso<'a>>>,
+    location: Option<Coordinates>,
+}
+
+#[derive(Serialize)]
+struct Coordinates {
+    latitude: f64,
+    longitude: f64,
+    accuracy_radius: u16,
 }
 
 #[derive(Serialize)]
@@ -102,6 +112,11 @@ fn write_location_db_as(
                     iso_code,
                     geoname_id: 4,
                 }]
+            }),
+            location: spec.coordinates.map(|(latitude, longitude)| Coordinates {
+                latitude,
+                longitude,
+                accuracy_radius: 100,
             }),
         }
     })

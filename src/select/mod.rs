@@ -1,6 +1,7 @@
 //! Selection, a pure function: (snapshot, health view, client, record, qtype) → the targets
 //! to answer, the ECS scope the answer holds for, and, on request, a trace of why.
 
+pub mod nearest;
 pub mod policy;
 pub mod trace;
 
@@ -88,6 +89,8 @@ pub enum Reason {
     Region(usize),
     /// A fallback of the named pool.
     Fallback(usize),
+    /// A data centre of a `nearest` record, by distance.
+    Nearest,
     Default,
 }
 
@@ -110,6 +113,7 @@ pub fn select(
     let (all_matches, class_scope) = snap.geo.matches(client, rec.needs);
     if trace.is_none() {
         if let Some(sel) = first_usable(
+            snap,
             health,
             rec,
             all_matches,
@@ -150,6 +154,15 @@ pub fn select(
     for (i, (_, pool)) in matches.iter().enumerate() {
         visit(rec, *pool, Reason::Region(i), &mut seen, &mut order);
     }
+    let nearest_from = order.len();
+    let mut nearest_scope = 0;
+    if !rec.nearest.is_empty() {
+        let (here, len) = nearest::locate(snap, client);
+        nearest_scope = len;
+        for p in here.map(|h| nearest::order(rec, h)).unwrap_or_default() {
+            visit(rec, p, Reason::Nearest, &mut seen, &mut order);
+        }
+    }
     visit(
         rec,
         rec.default_pool,
@@ -160,8 +173,7 @@ pub fn select(
 
     let mut chosen = None;
     for &(p, _) in &order {
-        let usable = usable(health, &rec.pools[p], v6);
-        if !usable.is_empty() {
+        if let Some(usable) = answer_of(health, &rec.pools[p], v6) {
             chosen = Some((p, usable));
             break;
         }
@@ -170,8 +182,8 @@ pub fn select(
     if chosen.is_none() {
         let with_family = order
             .iter()
-            .map(|&(p, _)| (p, Order::from_slice(rec.pools[p].family(v6))))
-            .find(|(_, f)| !f.is_empty());
+            .find(|&&(p, _)| rec.pools[p].answers(v6))
+            .map(|&(p, _)| (p, Order::from_slice(rec.pools[p].family(v6))));
         if let Some((p, f)) = with_family {
             all_down = true;
             if rec.all_down == AllDown::ServeAll {
@@ -187,11 +199,20 @@ pub fn select(
         .unwrap_or(Specificity::Default);
 
     // A record with no target of this family answers NODATA to everyone: scope 0.
-    let any_target = rec.pools.iter().any(|p| !p.family(v6).is_empty());
-    let scope = if any_target {
-        scope_for(rec, class_scope, client)
-    } else {
-        0
+    let any_target = rec.pools.iter().any(|p| p.answers(v6));
+    // The distance order matters when the answer came from that stage or later, or when
+    // no pool could answer.
+    let by_distance = all_down
+        || chosen.as_ref().is_none_or(|(p, _)| {
+            order
+                .iter()
+                .position(|(q, _)| q == p)
+                .is_some_and(|i| i >= nearest_from)
+        });
+    let scope = match any_target {
+        true if by_distance => scope_for(rec, class_scope, client).max(nearest_scope),
+        true => scope_for(rec, class_scope, client),
+        false => 0,
     };
     let degraded = match &chosen {
         _ if rec.ttl_degraded.is_none() => None,
@@ -219,12 +240,14 @@ pub fn select(
 }
 
 /// The common case without building the whole pool order: walks the matched regions' pools
-/// and their fallbacks depth first (then `default`), exactly as [`select`] orders them, and
-/// answers from the first pool with a usable target. `None` when no pool has one (the
-/// `all_down` cases) or the record has too many pools for the bit set; [`select`] then
-/// takes the long way.
+/// and their fallbacks depth first (then the nearest data centres, then `default`), exactly
+/// as [`select`] orders them, and answers from the first pool that can. `None` when no pool
+/// can (the `all_down` cases) or the record has too many pools for the bit set; [`select`]
+/// then takes the long way.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn first_usable(
+    snap: &Snapshot,
     health: &HealthView,
     rec: &GslbRecord,
     matches: &[RegionMatch],
@@ -238,7 +261,7 @@ fn first_usable(
     }
     let v6 = is_v6(qtype);
     let mut seen = 0u64;
-    /// Depth-first from pool `p`: the first pool with a usable target, and those targets.
+    /// Depth-first from pool `p`: the first pool that can answer, and its targets.
     fn visit(
         health: &HealthView,
         rec: &GslbRecord,
@@ -251,35 +274,51 @@ fn first_usable(
         }
         *seen |= 1 << p;
         let pool = &rec.pools[p];
-        let usable = usable(health, pool, v6);
-        if !usable.is_empty() {
+        if let Some(usable) = answer_of(health, pool, v6) {
             return Some((p, usable));
         }
         pool.fallback
             .iter()
             .find_map(|&f| visit(health, rec, f, v6, seen))
     }
-    let roots = matches
-        .iter()
-        .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
-        .chain(std::iter::once((rec.default_pool, Specificity::Default)));
+    let found = |(p, usable): (usize, Order), decided_by, first, scope| Selection {
+        degraded: degraded(health, rec, p, first, v6),
+        pool: Some(p),
+        targets: ordered(rec, p, usable, rotation, client),
+        scope,
+        decided_by,
+        all_down: false,
+    };
+    // Some pool answers this family, so the answer can depend on the client.
+    let mut scope = scope_for(rec, class_scope, client);
     let mut first = None;
-    for (root, decided_by) in roots {
+    for m in matches {
+        let Some(root) = rec.region_pool(m.region) else {
+            continue;
+        };
         let first = *first.get_or_insert(root);
-        if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
-            return Some(Selection {
-                degraded: degraded(health, rec, p, first, v6),
-                pool: Some(p),
-                targets: ordered(rec, p, usable, rotation, client),
-                // A usable target of this family exists, so the answer can depend on the
-                // client.
-                scope: scope_for(rec, class_scope, client),
-                decided_by,
-                all_down: false,
-            });
+        if let Some(hit) = visit(health, rec, root, v6, &mut seen) {
+            return Some(found(hit, m.specificity, first, scope));
         }
     }
-    None
+    if !rec.nearest.is_empty() {
+        let (here, len) = nearest::locate(snap, client);
+        scope = scope.max(len);
+        if let Some(here) = here {
+            let mut tried = 0u64;
+            while let Some(root) = nearest::next(rec, here, tried) {
+                tried |= 1 << root;
+                let first = *first.get_or_insert(root);
+                if let Some(hit) = visit(health, rec, root, v6, &mut seen) {
+                    return Some(found(hit, Specificity::Nearest, first, scope));
+                }
+            }
+        }
+    }
+    let root = rec.default_pool;
+    let first = *first.get_or_insert(root);
+    let hit = visit(health, rec, root, v6, &mut seen)?;
+    Some(found(hit, Specificity::Default, first, scope))
 }
 
 /// The ECS scope of an answer from `rec` when some pool has targets of the queried family:
@@ -306,6 +345,17 @@ fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpA
     )
 }
 
+/// What `pool` answers this query with, if it can: its usable targets of the queried family
+/// (at least one), or, for a CNAME pool, no targets (the handler answers the alias).
+#[inline]
+fn answer_of(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Option<Order> {
+    if pool.cname.is_some() {
+        return Some(Order::new());
+    }
+    let usable = usable(health, pool, v6);
+    (!usable.is_empty()).then_some(usable)
+}
+
 /// The usable targets of `pool` that answer the queried family, in listed order.
 fn usable(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Order {
     pool.family(v6)
@@ -328,6 +378,7 @@ fn root_reason(
                 Some(&(_, w)) => why = w,
                 None => break,
             },
+            Reason::Nearest => return Specificity::Nearest,
             Reason::Default => break,
         }
     }

@@ -22,6 +22,7 @@ fn loc<'a>(country: &'a str, continent: &'a str, sub: Option<&'a str>) -> Locati
         registered_country: None,
         continent: Some(continent),
         subdivision: sub,
+        coordinates: None,
     }
 }
 
@@ -321,5 +322,7 @@ fn trace_explains_the_decision() {
     );
 }
 
+mod cname;
 mod degraded;
+mod nearest;
 mod props;

@@ -24,6 +24,10 @@ pub struct Trace {
     /// With `ttl_degraded`: why the answer is degraded (and gets that TTL), or `null`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub degraded: Option<Option<super::Degraded>>,
+    /// The next GSLB decision along the chain, when this one answered with a CNAME pool
+    /// whose alias is another GSLB name of ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<Box<Trace>>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -32,6 +36,17 @@ pub struct Lookups {
     pub networks_scope: Option<u8>,
     pub location: Option<LocationLookup>,
     pub asn: Option<AsnLookup>,
+    /// For a `nearest` record: where the client is (City database), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coordinates: Option<CoordinatesLookup>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CoordinatesLookup {
+    /// `null` when the database has no coordinates for the client.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub prefix_len: u8,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +81,12 @@ pub struct PoolTried {
     /// `region X`, `fallback of X` or `default`.
     pub reason: String,
     pub targets: Vec<TargetTried>,
+    /// A CNAME pool's alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cname: Option<String>,
+    /// A data centre's great-circle distance from the client (`nearest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_km: Option<f64>,
     /// `chosen`, `chosen (all down: serve_all)`, or why it was skipped.
     pub outcome: String,
 }
@@ -79,6 +100,15 @@ pub struct TargetTried {
 }
 
 impl Trace {
+    /// Where the next decision of a chain goes: this trace while empty, else a new one after
+    /// the last filled.
+    pub fn next_slot(&mut self) -> &mut Trace {
+        if self.record.is_empty() {
+            return self;
+        }
+        self.then.get_or_insert_with(Default::default).next_slot()
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn fill(
         &mut self,
@@ -92,6 +122,11 @@ impl Trace {
         v6: bool,
     ) {
         let geo = &snap.geo;
+        let here = if rec.nearest.is_empty() {
+            None
+        } else {
+            Some(super::nearest::locate(snap, info.addr))
+        };
         self.record = rec.name.clone();
         self.policy = rec.policy;
         self.lookups = Lookups {
@@ -109,6 +144,11 @@ impl Trace {
                 asn: a.asn,
                 organization: a.org_names().map(str::to_string).collect(),
                 prefix_len: a.prefix_len,
+            }),
+            coordinates: here.map(|(p, len)| CoordinatesLookup {
+                latitude: p.map(|p| p.lat),
+                longitude: p.map(|p| p.lon),
+                prefix_len: len,
             }),
         };
         self.matched = matches
@@ -144,10 +184,12 @@ impl Trace {
                     "not needed".to_string()
                 } else if sel.pool == Some(p) {
                     decided = true;
-                    if sel.all_down {
-                        "chosen: every pool is down, all_down is serve_all".to_string()
-                    } else {
-                        "chosen".to_string()
+                    match (&pool.cname, sel.all_down) {
+                        (_, true) => {
+                            "chosen: every pool is down, all_down is serve_all".to_string()
+                        }
+                        (Some(c), false) => format!("chosen: CNAME {}", c.target),
+                        (None, false) => "chosen".to_string(),
                     }
                 } else if targets.is_empty() {
                     format!("skipped: no {family} targets")
@@ -159,9 +201,14 @@ impl Trace {
                     reason: match why {
                         Reason::Region(i) => format!("region {}", geo.name(matches[i].0.region)),
                         Reason::Fallback(q) => format!("fallback of {}", rec.pools[q].name),
+                        Reason::Nearest => "nearest data centre".to_string(),
                         Reason::Default => "default".to_string(),
                     },
                     targets,
+                    cname: pool.cname.as_ref().map(|c| c.target.to_string()),
+                    distance_km: here
+                        .and_then(|(h, _)| Some(h?.distance_km(pool.coordinates.as_ref()?)))
+                        .map(|d| (d * 10.0).round() / 10.0),
                     outcome,
                 }
             })
@@ -209,6 +256,20 @@ impl fmt::Display for Trace {
                 a.prefix_len
             )?;
         }
+        if let Some(c) = &l.coordinates {
+            match (c.latitude, c.longitude) {
+                (Some(lat), Some(lon)) => writeln!(
+                    f,
+                    "coordinates: {lat}, {lon} (same for the /{} block)",
+                    c.prefix_len
+                )?,
+                _ => writeln!(
+                    f,
+                    "coordinates: unknown (for the /{} block): no nearest data centre",
+                    c.prefix_len
+                )?,
+            }
+        }
         if self.matched.is_empty() {
             writeln!(f, "matched regions: none with a pool here")?;
         } else {
@@ -224,7 +285,11 @@ impl fmt::Display for Trace {
         }
         writeln!(f, "pools tried:")?;
         for p in &self.pools {
-            writeln!(f, "  {} ({}): {}", p.pool, p.reason, p.outcome)?;
+            let km = p
+                .distance_km
+                .map(|d| format!(", {d} km"))
+                .unwrap_or_default();
+            writeln!(f, "  {} ({}{km}): {}", p.pool, p.reason, p.outcome)?;
             for t in &p.targets {
                 let check = t
                     .check
@@ -250,6 +315,10 @@ impl fmt::Display for Trace {
                 write!(f, "\ndegraded: {why} (ttl_degraded)")
             }
             Some(None) => write!(f, "\nnot degraded (ttl)"),
+            None => Ok(()),
+        }?;
+        match &self.then {
+            Some(next) => write!(f, "\nthen, at the CNAME pool's alias:\n{next}"),
             None => Ok(()),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod dnssec;
 pub mod fleet;
+pub mod geo;
 pub mod health;
 pub mod metrics;
 pub mod nameservers;

@@ -28,7 +28,7 @@ pub const EXTRA_NAMES: &str = "big.test. ns.big.test. mx.big.test. loop.big.test
     *.wild.big.test. exists.wild.big.test. x.ent.wild.big.test. ent.wild.big.test.
     *.wgslb.big.test. *.wcname.big.test. *.wchain.big.test. todeleg.big.test. deleg.big.test.
     ns1.deleg.big.test. nods.big.test. ns.nods.big.test. fat.big.test. ns7.fat.big.test.
-    ttls.big.test.";
+    ttls.big.test. cdn.big.test. near.big.test. tonear.big.test. *.wcdn.big.test.";
 
 /// Names of the extra zones whose answers come close to, or exceed, the UDP size limits.
 pub const BIG_NAMES: &str =
@@ -39,14 +39,14 @@ const EXAMPLE_GSLB: &str =
     "www.example.com. api.example.com. docs.example.com. a.cdn.example.com. status.apps.example.com.";
 const EXTRA_GSLB: &str =
     "sticky.big.test. v4only.big.test. first.big.test. weighted.big.test. tosticky.big.test.
-    x.wgslb.big.test.";
+    x.wgslb.big.test. cdn.big.test. near.big.test. tonear.big.test. x.wcdn.big.test.";
 
 /// Parents under which random labels make non-existent names (and names outside the zones).
 const SUFFIXES: &str = "example.com. www.example.com. _udp.example.com. big.test.
     sub.big.test. many.big.test. deep.big.test. com. test. . example.org. xexample.com.
     cdn.example.com. apps.example.com. lab.example.com. wild.big.test. ent.wild.big.test.
     exists.wild.big.test. wgslb.big.test. wcname.big.test. wchain.big.test. deleg.big.test.
-    fat.big.test.";
+    fat.big.test. wcdn.big.test.";
 
 /// Query types: the record types gslbd holds, the special ones, and a few unknown ones.
 pub const QTYPES: &[u16] = &[

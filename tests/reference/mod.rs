@@ -302,7 +302,9 @@ fn resolve(
                 }
                 None => negative = Some(zone),
             },
-            Node::Gslb(i) if matches!(qtype, RecordType::A | RecordType::AAAA) => {
+            Node::Gslb(i)
+                if matches!(qtype, RecordType::A | RecordType::AAAA | RecordType::CNAME) =>
+            {
                 let rec = &snap.gslb.records[*i];
                 // RFC 7871 §7.1.2: a source prefix of 0 says nothing about the client.
                 let subnet = request.edns.as_ref().and_then(|e| e.subnet);
@@ -311,14 +313,34 @@ fn resolve(
                 let sel =
                     gslbd::select::select(snap, health, rec, client, qtype.into(), rotation, None);
                 if subnet.is_some() {
-                    answer.scope = Some(sel.scope);
+                    // Along a chain of GSLB names the answer depends on each decision.
+                    answer.scope = Some(sel.scope.max(answer.scope.unwrap_or(0)));
                 }
                 let ttl = sel.ttl(rec);
-                match sel.pool {
-                    Some(p) => answer.answers.extend(sel.targets.iter().map(|&t| {
-                        records::address(&owner, ttl, rec.pools[p].targets[t as usize].addr)
-                    })),
-                    None => negative = Some(zone),
+                let pool = sel.pool.map(|p| &rec.pools[p]);
+                match pool.map(|p| (p, &p.cname)) {
+                    Some((_, Some(c))) => {
+                        let target_name = records::name_from_wire(c.target.as_bytes());
+                        answer
+                            .answers
+                            .push(records::cname(&owner, ttl, target_name.clone()));
+                        aliases.push(owner.clone());
+                        let done = qtype == RecordType::CNAME
+                            || aliases.len() == MAX_CNAME_LINKS
+                            || aliases.contains(&target_name);
+                        if !done {
+                            if let Some(z) = snap.zone_for(c.target.as_bytes()) {
+                                (zone, owner) = (z, target_name);
+                                continue;
+                            }
+                        }
+                    }
+                    Some((p, None)) if qtype != RecordType::CNAME => answer.answers.extend(
+                        sel.targets
+                            .iter()
+                            .map(|&t| records::address(&owner, ttl, p.targets[t as usize].addr)),
+                    ),
+                    _ => negative = Some(zone),
                 }
             }
             Node::Gslb(_) => negative = Some(zone),

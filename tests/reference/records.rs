@@ -92,6 +92,15 @@ pub fn address(owner: &Name, ttl: u32, addr: IpAddr) -> Record {
     Record::from_rdata(owner.clone(), ttl, rdata)
 }
 
+/// The CNAME record a CNAME pool answers with.
+pub fn cname(owner: &Name, ttl: u32, target: Name) -> Record {
+    Record::from_rdata(
+        owner.clone(),
+        ttl,
+        RData::CNAME(hickory_proto::rr::rdata::CNAME(target)),
+    )
+}
+
 /// An additional-section RRset (glue or the address of an NS/MX/SRV target).
 pub fn rrset(a: &Additional) -> Vec<Record> {
     let owner = name_from_wire(a.owner.as_bytes());

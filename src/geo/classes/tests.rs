@@ -46,6 +46,7 @@ fn load(
                 registered_country: None,
                 continent: Some(continent),
                 subdivision: Some(sub),
+                coordinates: None,
             };
             (n, spec)
         })

@@ -37,6 +37,7 @@ fn spec<'a>(
         registered_country,
         continent,
         subdivision,
+        coordinates: None,
     }
 }
 
