@@ -74,6 +74,8 @@ pub struct Outcome {
     pub ecs: bool,
     /// `Pool::metrics_slot` and the kind of rule that decided, for GSLB answers.
     pub gslb: Option<(u16, Specificity)>,
+    /// A GSLB answer was a CNAME pool's alias.
+    pub cname: bool,
     /// What the query's DNS cookie was worth (for exempting clients with a valid one).
     pub cookie: CookieVerdict,
     /// DNSSEC signatures made for this answer, and signatures taken from the cache.
@@ -91,6 +93,7 @@ pub struct QueryCells {
     /// Queries with a COOKIE option: new, valid, invalid (`COOKIE_RESULTS`).
     cookies: [AtomicU64; 3],
     truncated: AtomicU64,
+    cname_answers: AtomicU64,
     /// DNSSEC signatures made, and signatures served from the cache.
     signatures: [AtomicU64; 2],
     malformed: AtomicU64,
@@ -111,6 +114,7 @@ impl QueryCells {
             ecs: Default::default(),
             cookies: Default::default(),
             truncated: AtomicU64::new(0),
+            cname_answers: AtomicU64::new(0),
             signatures: Default::default(),
             malformed: AtomicU64::new(0),
             latency: Default::default(),
@@ -145,6 +149,9 @@ impl QueryCells {
         }
         if o.signatures_cached > 0 {
             self.add(&self.signatures[1], o.signatures_cached as u64);
+        }
+        if o.cname {
+            bump(&self.cname_answers);
         }
         if o.truncated {
             bump(&self.truncated);
@@ -322,6 +329,11 @@ impl Metrics {
                 "gslbd_truncated_total",
                 "UDP answers sent truncated (TC) because they did not fit.",
                 sum(&|w| &w.truncated),
+            ),
+            (
+                "gslbd_cname_answers_total",
+                "GSLB answers that were a CNAME pool's alias (by pool: gslbd_answers_total).",
+                sum(&|w| &w.cname_answers),
             ),
             (
                 "gslbd_malformed_total",

@@ -82,7 +82,8 @@ fn cnames(m: &Message) -> Vec<(String, String)> {
 
 #[test]
 fn cname_pools_answer_their_alias_and_aliases_into_our_zones_are_followed() {
-    let s = serve(fixture());
+    let z = fixture();
+    let s = Server::start(z.zones_dir(), z.geo_dir(), &["--admin", "127.0.0.1:0"]);
     for via in BOTH {
         for rtype in [RecordType::A, RecordType::AAAA] {
             // Europe (London): the CDN's alias, out of our zones, not followed.
@@ -140,6 +141,18 @@ fn cname_pools_answer_their_alias_and_aliases_into_our_zones_are_followed() {
     if let Some(out) = dig_short(s.addr(), "www.example.org.", "81.2.69.161/32") {
         assert_eq!(out.trim(), "edge.cdn.example.net.", "{out}");
     }
+    // Metrics: 2 transports x (2 types x 2 aliases + 1 CNAME query) = 10 alias answers (+1
+    // from dig), counted by pool and decider too.
+    let m = common::metrics::scrape_until(s.admin_addr(), |m| {
+        m.get("gslbd_cname_answers_total", &[]).unwrap_or(0.0) >= 10.0
+    });
+    let n = m.must("gslbd_cname_answers_total", &[]);
+    assert!(n == 10.0 || n == 11.0, "{}", m.family("gslbd_cname_answers_total"));
+    let europe = m.must(
+        "gslbd_answers_total",
+        &[("pool", "europe"), ("decided_by", "continent")],
+    );
+    assert!(europe >= 6.0, "{}", m.family("gslbd_answers_total"));
 }
 
 /// `dig +short` through ECS, when dig is installed.

@@ -102,6 +102,16 @@ fn ask_raw(
     packet: &[u8],
     rotation: u64,
 ) -> (Vec<u8>, Outcome) {
+    ask_raw_from(snap, sigs, packet, rotation, "192.0.2.200".parse().unwrap())
+}
+
+fn ask_raw_from(
+    snap: &Snapshot,
+    sigs: &mut SigCache,
+    packet: &[u8],
+    rotation: u64,
+    src: IpAddr,
+) -> (Vec<u8>, Outcome) {
     let health = HealthView::all_up();
     let edns = EdnsConfig::default();
     let mut ctx = Context {
@@ -113,7 +123,6 @@ fn ask_raw(
         now: NOW,
         sigs,
     };
-    let src: IpAddr = "192.0.2.200".parse().unwrap();
     let mut out = Vec::new();
     let o = handle(&mut ctx, packet, src, Transport::Udp, &mut out).expect("a reply");
     (out, o)
@@ -267,6 +276,29 @@ fn every_kind_of_positive_answer_is_signed_and_verifies() {
             ("example.com.", ANY, &[("example.com.", HINFO)]),
             ("long.example.com.", TXT, &[("long.example.com.", TXT)]),
         ];
+        // CNAME pools (a client in Europe gets the CDN's alias, one in China an alias into
+        // the zone, followed) and a nearest data centre (Tokyo).
+        let from: &[(&str, &str, RecordType, &[(&str, RecordType)])] = &[
+            ("81.2.69.161", "media.example.com.", A, &[("media.example.com.", CNAME)]),
+            (
+                "175.16.199.0",
+                "media.example.com.",
+                AAAA,
+                &[("media.example.com.", CNAME), ("static.example.com.", AAAA)],
+            ),
+            ("2001:218::1", "edge.example.com.", AAAA, &[("edge.example.com.", AAAA)]),
+        ];
+        for (src, name, qtype, want) in from {
+            let what = format!("{name} {qtype} from {src}");
+            let packet = query(name, u16::from(*qtype), DO, 1232);
+            let sigs = &mut SigCache::default();
+            let (out, _) = ask_raw_from(&snap, sigs, &packet, 1, src.parse().unwrap());
+            let m = Message::from_vec(&out).expect("a well-formed reply");
+            assert_eq!(m.response_code, ResponseCode::NoError, "{what}");
+            let (answer, _) = verify(&m, &dnskeys, &what);
+            let want: Vec<_> = want.iter().map(|(o, t)| set(o, *t)).collect();
+            assert_eq!(sorted_sets(answer), sorted_sets(want), "{what}");
+        }
         for (name, qtype, want) in cases {
             let what = format!("{name} {qtype}");
             let m = ask(&snap, name, *qtype, DO);

@@ -132,6 +132,20 @@ fn check_everything(server: &Server, anchor: &TrustAnchor, what: &str) -> Vec<Py
         (PyQuery::new("lab.example.com", "DS"), "nodata"),
         (PyQuery::new("www.lab.example.com", "A"), "referral"),
         (PyQuery::new("www.secure.example.com", "A"), "referral"),
+        // CNAME pools: the CDN's alias (out of the zone), an alias into the zone (followed),
+        // and a nearest data centre.
+        (
+            PyQuery::new("media.example.com", "A").ecs("81.2.69.160/27"),
+            "answer",
+        ),
+        (
+            PyQuery::new("media.example.com", "AAAA").ecs("175.16.199.0/24"),
+            "answer",
+        ),
+        (
+            PyQuery::new("edge.example.com", "AAAA").ecs("2001:218::/32"),
+            "answer",
+        ),
     ];
     let queries: Vec<PyQuery> = cases.iter().map(|(q, _)| q.clone()).collect();
     let verdicts = validate_py(server.addr(), anchor, &queries, None);

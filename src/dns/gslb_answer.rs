@@ -82,6 +82,7 @@ pub(super) fn answer<'s>(
         }
     };
     if let Some(c) = &pool.cname {
+        outcome.cname = true;
         write(w, &c.tail.0);
         if let Some(s) = signer {
             let rdata = std::iter::once(c.tail.rdata());

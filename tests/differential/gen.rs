@@ -15,7 +15,8 @@ pub const EXAMPLE_NAMES: &str = "example.com. ns1.example.com. ns2.example.com.
     mail.example.com. docs.example.com. blog.example.com. _sip._udp.example.com.
     _udp.example.com. sip.example.com. www.example.com. api.example.com.
     static.example.com. long.example.com. cdn.example.com. *.cdn.example.com. apps.example.com.
-    *.apps.example.com. status.apps.example.com. lab.example.com. ns1.lab.example.com.";
+    *.apps.example.com. status.apps.example.com. lab.example.com. ns1.lab.example.com.
+    media.example.com. edge.example.com.";
 
 /// Names that exist (or are empty non-terminals) in the extra zones.
 pub const EXTRA_NAMES: &str = "big.test. ns.big.test. mx.big.test. loop.big.test.
@@ -36,7 +37,8 @@ pub const BIG_NAMES: &str =
 
 /// Names answered by GSLB records (directly or through a CNAME) in each configuration.
 const EXAMPLE_GSLB: &str =
-    "www.example.com. api.example.com. docs.example.com. a.cdn.example.com. status.apps.example.com.";
+    "www.example.com. api.example.com. docs.example.com. a.cdn.example.com. status.apps.example.com.
+    media.example.com. edge.example.com.";
 const EXTRA_GSLB: &str =
     "sticky.big.test. v4only.big.test. first.big.test. weighted.big.test. tosticky.big.test.
     x.wgslb.big.test. cdn.big.test. near.big.test. tonear.big.test. x.wcdn.big.test.";
