@@ -1,10 +1,12 @@
 //! Selection, a pure function: (snapshot, health view, client, record, qtype) → the targets
 //! to answer, the ECS scope the answer holds for, and, on request, a trace of why.
 
+pub mod order;
 pub mod policy;
 pub mod trace;
 
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 
 use smallvec::SmallVec;
 
@@ -131,32 +133,10 @@ pub fn select(
     // Pool order: each matched region's pool followed by its fallbacks (depth first, each
     // pool once), then default.
     let mut order: SmallVec<[(usize, Reason); 16]> = SmallVec::new();
-    let mut seen: SmallVec<[bool; 16]> = SmallVec::from_elem(false, rec.pools.len());
-    fn visit(
-        rec: &GslbRecord,
-        p: usize,
-        why: Reason,
-        seen: &mut [bool],
-        out: &mut SmallVec<[(usize, Reason); 16]>,
-    ) {
-        if std::mem::replace(&mut seen[p], true) {
-            return;
-        }
-        out.push((p, why));
-        for &f in &rec.pools[p].fallback {
-            visit(rec, f, Reason::Fallback(p), seen, out);
-        }
-    }
-    for (i, (_, pool)) in matches.iter().enumerate() {
-        visit(rec, *pool, Reason::Region(i), &mut seen, &mut order);
-    }
-    visit(
-        rec,
-        rec.default_pool,
-        Reason::Default,
-        &mut seen,
-        &mut order,
-    );
+    order::walk::<()>(rec, all_matches, |p, why, _| {
+        order.push((p, why));
+        ControlFlow::Continue(())
+    });
 
     let mut chosen = None;
     for &(p, _) in &order {
@@ -168,14 +148,12 @@ pub fn select(
     }
     let mut all_down = false;
     if chosen.is_none() {
-        let with_family = order
-            .iter()
-            .map(|&(p, _)| (p, Order::from_slice(rec.pools[p].family(v6))))
-            .find(|(_, f)| !f.is_empty());
-        if let Some((p, f)) = with_family {
+        // The pool that would answer were every target up (the same walk as the reload
+        // preview's).
+        if let Some(p) = order::answering_pool(rec, all_matches, v6) {
             all_down = true;
             if rec.all_down == AllDown::ServeAll {
-                chosen = Some((p, f));
+                chosen = Some((p, Order::from_slice(rec.pools[p].family(v6))));
             }
         }
     }
@@ -187,7 +165,7 @@ pub fn select(
         .unwrap_or(Specificity::Default);
 
     // A record with no target of this family answers NODATA to everyone: scope 0.
-    let any_target = rec.pools.iter().any(|p| !p.family(v6).is_empty());
+    let any_target = rec.pools.iter().any(|p| p.answers_family(v6));
     let scope = if any_target {
         scope_for(rec, class_scope, client)
     } else {
@@ -218,11 +196,10 @@ pub fn select(
     sel
 }
 
-/// The common case without building the whole pool order: walks the matched regions' pools
-/// and their fallbacks depth first (then `default`), exactly as [`select`] orders them, and
-/// answers from the first pool with a usable target. `None` when no pool has one (the
-/// `all_down` cases) or the record has too many pools for the bit set; [`select`] then
-/// takes the long way.
+/// The common case without building the whole pool order: walks the client's pool order
+/// ([`order::walk`], as [`select`] does) and answers from the first pool with a usable
+/// target. `None` when no pool has one (the `all_down` cases); [`select`] then takes the
+/// long way.
 #[inline]
 fn first_usable(
     health: &HealthView,
@@ -233,53 +210,26 @@ fn first_usable(
     qtype: u16,
     rotation: u64,
 ) -> Option<Selection> {
-    if rec.pools.len() > 64 {
-        return None;
-    }
     let v6 = is_v6(qtype);
-    let mut seen = 0u64;
-    /// Depth-first from pool `p`: the first pool with a usable target, and those targets.
-    fn visit(
-        health: &HealthView,
-        rec: &GslbRecord,
-        p: usize,
-        v6: bool,
-        seen: &mut u64,
-    ) -> Option<(usize, Order)> {
-        if *seen & (1 << p) != 0 {
-            return None;
-        }
-        *seen |= 1 << p;
-        let pool = &rec.pools[p];
-        let usable = usable(health, pool, v6);
-        if !usable.is_empty() {
-            return Some((p, usable));
-        }
-        pool.fallback
-            .iter()
-            .find_map(|&f| visit(health, rec, f, v6, seen))
-    }
-    let roots = matches
-        .iter()
-        .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
-        .chain(std::iter::once((rec.default_pool, Specificity::Default)));
     let mut first = None;
-    for (root, decided_by) in roots {
-        let first = *first.get_or_insert(root);
-        if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
-            return Some(Selection {
-                degraded: degraded(health, rec, p, first, v6),
-                pool: Some(p),
-                targets: ordered(rec, p, usable, rotation, client),
-                // A usable target of this family exists, so the answer can depend on the
-                // client.
-                scope: scope_for(rec, class_scope, client),
-                decided_by,
-                all_down: false,
-            });
+    let (p, usable, decided_by) = order::walk(rec, matches, |p, _, root| {
+        first.get_or_insert(p);
+        let usable = usable(health, &rec.pools[p], v6);
+        if usable.is_empty() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break((p, usable, root))
         }
-    }
-    None
+    })?;
+    Some(Selection {
+        degraded: degraded(health, rec, p, first.unwrap_or(p), v6),
+        pool: Some(p),
+        targets: ordered(rec, p, usable, rotation, client),
+        // A usable target of this family exists, so the answer can depend on the client.
+        scope: scope_for(rec, class_scope, client),
+        decided_by,
+        all_down: false,
+    })
 }
 
 /// The ECS scope of an answer from `rec` when some pool has targets of the queried family:

@@ -1,0 +1,82 @@
+//! The pool order for a client (spec §3): one walk that both the selector and the reload
+//! preview (`crate::preview`) use, so that what a preview predicts is what a query gets.
+
+use std::ops::ControlFlow;
+
+use smallvec::SmallVec;
+
+use super::Reason;
+use crate::geo::{RegionMatch, Specificity};
+use crate::gslb::GslbRecord;
+
+/// Walks the pool order of `rec` for a client whose region matches are `matches` (every
+/// region it matches, most specific first, as the class table gives them): for each matched
+/// region that has a pool here, that pool followed by its fallbacks (depth first, in listed
+/// order), then `default` and its fallbacks; each pool once.
+///
+/// `visit(pool, why, root)` is called for each pool in that order, `root` being the
+/// specificity of the region the pool was reached from (`Default` for `default` and its
+/// fallbacks); the walk stops at the first `Break`, whose value it returns. No allocation
+/// for records of up to 128 pools.
+///
+/// (When nearest-data-centre records arrive, their pools by distance go between the
+/// regions and `default`, here.)
+#[inline]
+pub fn walk<B>(
+    rec: &GslbRecord,
+    matches: &[RegionMatch],
+    mut visit: impl FnMut(usize, Reason, Specificity) -> ControlFlow<B>,
+) -> Option<B> {
+    let mut seen: SmallVec<[u64; 2]> = SmallVec::from_elem(0, rec.pools.len().div_ceil(64));
+    let roots = matches
+        .iter()
+        .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
+        .enumerate()
+        .map(|(i, (p, s))| (p, Reason::Region(i), s))
+        .chain(std::iter::once((
+            rec.default_pool,
+            Reason::Default,
+            Specificity::Default,
+        )));
+    for (p, why, root) in roots {
+        if let ControlFlow::Break(b) = depth_first(rec, p, why, root, &mut seen, &mut visit) {
+            return Some(b);
+        }
+    }
+    None
+}
+
+/// Pool `p` (unless seen), then its fallbacks depth first.
+fn depth_first<B>(
+    rec: &GslbRecord,
+    p: usize,
+    why: Reason,
+    root: Specificity,
+    seen: &mut [u64],
+    visit: &mut impl FnMut(usize, Reason, Specificity) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    let (word, bit) = (p / 64, 1u64 << (p % 64));
+    if seen[word] & bit != 0 {
+        return ControlFlow::Continue(());
+    }
+    seen[word] |= bit;
+    visit(p, why, root)?;
+    for &f in &rec.pools[p].fallback {
+        depth_first(rec, f, Reason::Fallback(p), root, seen, visit)?;
+    }
+    ControlFlow::Continue(())
+}
+
+/// The pool that answers a client with region matches `matches` when every target is
+/// healthy and nothing is drained: the first pool in the client's order that can answer the
+/// family (`v6`: AAAA, else A). `None`: no pool can (NODATA).
+#[inline]
+pub fn answering_pool(rec: &GslbRecord, matches: &[RegionMatch], v6: bool) -> Option<usize> {
+    walk(rec, matches, |p, _, _| {
+        if rec.pools[p].answers_family(v6) {
+            ControlFlow::Break(p)
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+}
