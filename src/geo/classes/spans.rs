@@ -11,7 +11,7 @@ pub const IPV4_MAPPED: (u128, u128) = (MAPPED, MAPPED_END);
 
 /// Whole-space ranges for a record that needs no lookups (every client matches nothing):
 /// IPv6 is still cut at the IPv4-mapped block, as [`ClassTable::spans_v6`] cuts it.
-pub fn unclassified_v6() -> impl Iterator<Item = (u128, u128, &'static [RegionMatch])> {
+pub fn unclassified_v6<'a>() -> impl Iterator<Item = (u128, u128, &'a [RegionMatch])> {
     [
         (0, MAPPED - 1, &[][..]),
         (MAPPED, MAPPED_END, &[][..]),
@@ -45,9 +45,10 @@ impl ClassTable {
         self.v6.spans().flat_map(move |(start, end, class)| {
             let inner: Box<dyn Iterator<Item = (u128, u128, &[RegionMatch])> + '_> =
                 if class == MAPPED_CLASS {
-                    Box::new(self.spans_v4().map(|(a, b, m)| {
-                        (MAPPED | u128::from(a), MAPPED | u128::from(b), m)
-                    }))
+                    Box::new(
+                        self.spans_v4()
+                            .map(|(a, b, m)| (MAPPED | u128::from(a), MAPPED | u128::from(b), m)),
+                    )
                 } else if class >= ALIAS_CLASS {
                     let alias = self.aliases[(class - ALIAS_CLASS) as usize];
                     let table = match alias.table {
