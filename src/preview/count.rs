@@ -127,7 +127,7 @@ mod tests {
         let c = Count::range(
             true,
             0x2001_0db8 << 96,
-            (0x2001_0db8 << 96) | (1u128 << 72) - 1,
+            (0x2001_0db8 << 96) | ((1u128 << 72) - 1),
         );
         assert_eq!(c.ipv6_slash64s, 256);
         assert_eq!(c.ipv6_addresses.to_string(), (1u128 << 72).to_string());

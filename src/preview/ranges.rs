@@ -65,7 +65,7 @@ pub struct Move {
 
 /// Calls `f(first, last, a, b)` for every range over which both `a`'s and `b`'s values are
 /// constant. Both must cover the same whole space, in order.
-pub(super) fn merge<'a, 'b, A: Copy, B: Copy>(
+pub(super) fn merge<A: Copy, B: Copy>(
     mut a: impl Iterator<Item = (u128, u128, A)>,
     mut b: impl Iterator<Item = (u128, u128, B)>,
     mut f: impl FnMut(u128, u128, A, B),

@@ -316,6 +316,9 @@ fn client() -> impl Strategy<Value = IpAddr> {
     ]
 }
 
+/// A reported range: (IPv6 clients, first, last, from, to).
+type Reported = (bool, u128, u128, Option<String>, Option<String>);
+
 fn key(a: IpAddr) -> (bool, u128) {
     match a {
         IpAddr::V4(a) => (false, u32::from(a).into()),
@@ -389,7 +392,7 @@ proptest! {
 
         for (qtype, rtype) in [(TYPE_A, "A"), (TYPE_AAAA, "AAAA")] {
             // The reported ranges of www for this type: (v6 clients, first, last, from, to).
-            let reported: Vec<(bool, u128, u128, Option<String>, Option<String>)> = preview
+            let reported: Vec<Reported> = preview
                 .pools
                 .iter()
                 .filter(|p| p.name == "www.t.test." && p.rtype == rtype)

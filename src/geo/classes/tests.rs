@@ -235,11 +235,14 @@ fn a_coarse_map_over_many_networks_flattens_to_few_ranges() {
     }
 }
 
+/// A span as the tests keep it: first, last (widened), matches.
+type Span = (u128, u128, Vec<RegionMatch>);
+
 /// Checks that `spans` run from 0 to `max` without gap or overlap, and returns them.
 fn contiguous<K: Copy + Ord + std::fmt::Debug + Into<u128>>(
     spans: impl Iterator<Item = (K, K, Vec<RegionMatch>)>,
     max: u128,
-) -> Vec<(u128, u128, Vec<RegionMatch>)> {
+) -> Vec<Span> {
     let mut next = 0u128;
     let mut done = false;
     let mut out = Vec::new();
@@ -293,7 +296,7 @@ proptest! {
             }
             probes.extend([spans::IPV4_MAPPED.0, spans::IPV4_MAPPED.1].map(|x| IpAddr::V6(x.into())));
             for c in probes {
-                let (list, x): (&[(u128, u128, Vec<RegionMatch>)], u128) = match c {
+                let (list, x): (&[Span], u128) = match c {
                     IpAddr::V4(a) => (&v4, u32::from(a).into()),
                     IpAddr::V6(a) => (&v6, u128::from(a)),
                 };
