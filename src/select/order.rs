@@ -3,8 +3,6 @@
 
 use std::ops::ControlFlow;
 
-use smallvec::SmallVec;
-
 use super::Reason;
 use crate::geo::{RegionMatch, Specificity};
 use crate::gslb::GslbRecord;
@@ -27,7 +25,14 @@ pub fn walk<B>(
     matches: &[RegionMatch],
     mut visit: impl FnMut(usize, Reason, Specificity) -> ControlFlow<B>,
 ) -> Option<B> {
-    let mut seen: SmallVec<[u64; 2]> = SmallVec::from_elem(0, rec.pools.len().div_ceil(64));
+    // One bit per pool: on the stack up to 128 pools.
+    let (mut small, mut big) = ([0u64; 2], Vec::new());
+    let seen: &mut [u64] = if rec.pools.len() <= 128 {
+        &mut small
+    } else {
+        big.resize(rec.pools.len().div_ceil(64), 0);
+        &mut big
+    };
     let roots = matches
         .iter()
         .filter_map(|m| Some((rec.region_pool(m.region)?, m.specificity)))
@@ -39,7 +44,7 @@ pub fn walk<B>(
             Specificity::Default,
         )));
     for (p, why, root) in roots {
-        if let ControlFlow::Break(b) = depth_first(rec, p, why, root, &mut seen, &mut visit) {
+        if let ControlFlow::Break(b) = depth_first(rec, p, why, root, seen, &mut visit) {
             return Some(b);
         }
     }
