@@ -6,6 +6,7 @@
 #   ROUNDS=5 DURATION=8 benches/compare.sh
 #   WORKLOADS="static wild referral" benches/compare.sh
 #   benches/compare.sh --signed   # DNSSEC: online signing against the unsigned zone (below)
+#   BASELINE=/tmp/gslbd-before benches/compare.sh   # also an older gslbd build, side by side
 #
 # Workloads (WORKLOADS chooses among them, all by default):
 #   static    www.example.test A, an exact name
@@ -30,6 +31,10 @@
 # Last comes a table of CPU per query for every workload, with the spread over rounds, the
 # per-round ratios wildcard/exact and referral/exact for each server, and gslbd/gdnsd and
 # gslbd/knot for each workload.
+#
+# BASELINE=PATH (unsigned runs): a second gslbd binary (say, built from the commit before a
+# change) serves the same data as `gslbd_base`, measured in the same rounds, and the tables
+# end with the per-round ratios gslbd/gslbd_base: the change's cost in CPU per query.
 #
 # --signed (or SIGNED=1): the cost of online DNSSEC signing. Every query has the DO bit (the
 # `-do.bin` query files), and each server runs twice on the same zone: unsigned, and signed
@@ -63,6 +68,12 @@ PORT_KNOT=${PORT_KNOT:-5393}
 PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
 PORT_KNOT_SIGNED=${PORT_KNOT_SIGNED:-5395}
 PORT_GSLBD_SIGNED=${PORT_GSLBD_SIGNED:-5396}
+PORT_GSLBD_BASE=${PORT_GSLBD_BASE:-5398}
+BASELINE=${BASELINE:-}
+if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
+  echo "BASELINE=$BASELINE is not an executable gslbd" >&2
+  exit 2
+fi
 ADMIN_GSLBD_SIGNED=${ADMIN_GSLBD_SIGNED:-5397}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
@@ -247,6 +258,11 @@ else
   start gslbd_bp "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
     --listen "127.0.0.1:$PORT_GSLBD_BP" --admin off --no-watch --udp-threads 1 --udp-busy-poll 200
   start gdnsd gdnsd -c "$WORK/gdnsd" start
+  if [ -n "$BASELINE" ]; then
+    SERVERS="gslbd gslbd_base gslbd_bp gdnsd knot"
+    start gslbd_base "$BASELINE" serve --zones "$DATA/zones" --geo "$DATA/geo" \
+      --listen "127.0.0.1:$PORT_GSLBD_BASE" --admin off --no-watch --udp-threads 1
+  fi
 fi
 port_of() { local v="PORT_$(tr a-z A-Z <<<"$1")"; echo "${!v}"; } # server
 pid_of() { local v="PID_$1"; echo "${!v}"; } # server
@@ -424,7 +440,7 @@ new = {"wild", "referral", "geo-wild", "nx"}
 present = sorted({k[1] for k in by_round})
 if new & set(present):
     order = [w for w in ("static", "wild", "referral", "nx", "geo", "geo-wild") if w in present]
-    servers = [s for s in ("gslbd", "gslbd_signed", "gdnsd", "knot", "knot_signed")
+    servers = [s for s in ("gslbd", "gslbd_base", "gslbd_signed", "gdnsd", "knot", "knot_signed")
                if any(k[0] == s for k in by_round)]
     rounds = sorted({k[2] for k in by_round}, key=lambda r: int(r or 0))
     def spread(vals, fmt):
@@ -450,7 +466,8 @@ if new & set(present):
         print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
     print(f"{'':25} " + " ".join(f"{w:>23}" for w in order))
-    for a, b in (("gslbd", "gdnsd"), ("gslbd", "knot"), ("gslbd_signed", "knot_signed")):
+    for a, b in (("gslbd", "gslbd_base"), ("gslbd", "gdnsd"), ("gslbd", "knot"),
+                 ("gslbd_signed", "knot_signed")):
         if a in servers and b in servers:
             cells = [spread(ratios((a, w), (b, w)), ".3f") for w in order]
             print(f"{a + '/' + b:25} " + " ".join(f"{c:>23}" for c in cells))

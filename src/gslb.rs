@@ -170,15 +170,18 @@ impl Pool {
         }
     }
 
-    /// Whether the pool can answer the family at all (a CNAME pool answers both).
-    #[inline]
-    pub fn answers(&self, v6: bool) -> bool {
-        self.cname.is_some() || !self.family(v6).is_empty()
-    }
-
     /// Indices of the targets that answer A (`v6` false) or AAAA (`v6` true).
     pub fn family(&self, v6: bool) -> &[u16] {
         &self.by_family[v6 as usize]
+    }
+
+    /// Whether the pool can answer A (`v6` false) or AAAA (`v6` true) queries at all,
+    /// health aside: it has targets of that family. This is what decides the answering
+    /// pool with everything up (the selector's `all_down` fall-back and the reload
+    /// preview). A pool answering with a CNAME answers both families.
+    #[inline]
+    pub fn answers_family(&self, v6: bool) -> bool {
+        self.cname.is_some() || !self.family(v6).is_empty()
     }
 }
 

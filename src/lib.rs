@@ -10,6 +10,7 @@ pub mod gslb;
 pub mod health;
 pub mod import;
 pub mod metrics;
+pub mod preview;
 pub mod reload;
 pub mod select;
 pub mod server;

@@ -1,4 +1,4 @@
-//! The `gslbd` command line: serve, check, explain, import, dnssec.
+//! The `gslbd` command line: serve, check, explain, diff, import, dnssec.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use gslbd::dns::explain;
 use gslbd::fleet::FleetConfig;
 use gslbd::fleet::FleetHealth;
 use gslbd::health::{HealthView, ProbeSource};
+use gslbd::preview;
 use gslbd::server::{self, ServeConfig, ServeError};
 
 #[derive(Parser)]
@@ -140,6 +141,30 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Preview a reload: which clients would get another pool, and which names change.
+    ///
+    /// Compares the configuration in --zones/--geo (new) with the one in
+    /// --against-zones/--against-geo (old, e.g. what runs now). Per GSLB name and type it
+    /// lists the client address ranges whose answering pool (with every target up) moves,
+    /// then the names and types added, removed or changed, then a summary. Exit status, as
+    /// diff(1): 0 no changes, 1 changes, 2 trouble (a configuration with problems, listed
+    /// as `gslbd check` lists them).
+    #[command(
+        after_help = "Example:\n  gslbd diff --zones new/zones --geo new/geo --against-zones zones --against-geo geo"
+    )]
+    Diff {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Zones directory of the configuration to compare against (the old one).
+        #[arg(long, value_name = "DIR")]
+        against_zones: PathBuf,
+        /// Geo directory of the configuration to compare against (the old one).
+        #[arg(long, value_name = "DIR")]
+        against_geo: PathBuf,
+        /// Print JSON instead of text (the schema is in the README).
         #[arg(long)]
         json: bool,
     },
@@ -358,6 +383,32 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Diff {
+            config,
+            against_zones,
+            against_geo,
+            json,
+        } => {
+            let old = Paths {
+                zones: against_zones,
+                geo: against_geo,
+            };
+            match preview::diff_paths(&config.paths(), &old) {
+                Ok(p) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&p)?);
+                    } else {
+                        print!("{}", preview::render::text(&p));
+                    }
+                    Ok(ExitCode::from(u8::from(p.changed)))
+                }
+                Err(e) => {
+                    eprintln!("gslbd: {e}");
+                    print_problems(e.problems());
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
         Command::Explain {
             name,
             qtype,

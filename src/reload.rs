@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::{self, Paths};
 use crate::fleet::{fingerprint, Loaded};
 use crate::health::Monitor;
+use crate::preview::{self, Preview};
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 
@@ -94,6 +95,8 @@ struct Request {
 pub struct Reloader {
     tx: mpsc::Sender<Request>,
     status: Arc<Mutex<LoadStatus>>,
+    /// Where the configuration is read from (for dry runs).
+    paths: Paths,
 }
 
 fn now() -> String {
@@ -131,6 +134,7 @@ impl Reloader {
             .store(1, std::sync::atomic::Ordering::Relaxed);
         let st = status.clone();
         let dirs = [paths.zones.clone(), paths.geo.clone()];
+        let own_paths = paths.clone();
         if let Some(f) = monitor.fleet() {
             f.set_loaded(Loaded {
                 generation: 1,
@@ -229,7 +233,24 @@ impl Reloader {
                 }
             }
         });
-        Reloader { tx, status }
+        Reloader {
+            tx,
+            status,
+            paths: own_paths,
+        }
+    }
+
+    /// A dry run (`POST /v1/reload?dry_run=1`): loads the files as a reload would and
+    /// previews what they would change against `running`, applying nothing (no install, no
+    /// generation, no status). Off the async threads, beside any reload in progress.
+    pub async fn dry_run(&self, running: Arc<Snapshot>) -> Result<Preview, Vec<String>> {
+        let paths = self.paths.clone();
+        let work = move || config::load(&paths).map(|new| preview::compare(&running, &new));
+        match tokio::task::spawn_blocking(work).await {
+            Ok(Ok(p)) => Ok(p),
+            Ok(Err(p)) => Err(p.0.iter().map(|p| p.to_string()).collect()),
+            Err(e) => Err(vec![format!("the loader panicked: {e}")]),
+        }
     }
 
     /// Reloads now and waits for the outcome.

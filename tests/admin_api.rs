@@ -176,7 +176,9 @@ fn example_targets() -> BTreeSet<IpAddr> {
     let mut out = BTreeSet::new();
     for rec in zone["gslb"].as_object().expect("gslb").values() {
         for pool in rec["pools"].as_object().expect("pools").values() {
-            for t in pool["targets"].as_array().expect("targets") {
+            // A CNAME pool has no targets.
+            let none = Vec::new();
+            for t in pool["targets"].as_array().unwrap_or(&none) {
                 let a = t
                     .as_str()
                     .or_else(|| t["address"].as_str())
@@ -1097,9 +1099,10 @@ fn json_log_format_writes_json_objects_with_the_startup_summary() {
         Some(example_names_from_check()),
         "{v:#}"
     );
+    let records = example_zone_json()["gslb"].as_object().unwrap().len() as u64;
     assert_eq!(
         log_field(&v, "gslb_records").and_then(Value::as_u64),
-        Some(1),
+        Some(records),
         "{v:#}"
     );
     assert!(log_field(&v, "regions").is_some(), "{v:#}");

@@ -147,7 +147,11 @@ fn cname_pools_answer_their_alias_and_aliases_into_our_zones_are_followed() {
         m.get("gslbd_cname_answers_total", &[]).unwrap_or(0.0) >= 10.0
     });
     let n = m.must("gslbd_cname_answers_total", &[]);
-    assert!(n == 10.0 || n == 11.0, "{}", m.family("gslbd_cname_answers_total"));
+    assert!(
+        n == 10.0 || n == 11.0,
+        "{}",
+        m.family("gslbd_cname_answers_total")
+    );
     let europe = m.must(
         "gslbd_answers_total",
         &[("pool", "europe"), ("decided_by", "continent")],

@@ -278,17 +278,25 @@ fn every_kind_of_positive_answer_is_signed_and_verifies() {
         ];
         // CNAME pools (a client in Europe gets the CDN's alias, one in China an alias into
         // the zone, followed) and a nearest data centre (Tokyo).
-        let from: &[(&str, &str, RecordType, &[(&str, RecordType)])] = &[
-            ("81.2.69.161", "media.example.com.", A, &[("media.example.com.", CNAME)]),
+        let from: &[(&str, Case<'_>)] = &[
+            (
+                "81.2.69.161",
+                ("media.example.com.", A, &[("media.example.com.", CNAME)]),
+            ),
             (
                 "175.16.199.0",
-                "media.example.com.",
-                AAAA,
-                &[("media.example.com.", CNAME), ("static.example.com.", AAAA)],
+                (
+                    "media.example.com.",
+                    AAAA,
+                    &[("media.example.com.", CNAME), ("static.example.com.", AAAA)],
+                ),
             ),
-            ("2001:218::1", "edge.example.com.", AAAA, &[("edge.example.com.", AAAA)]),
+            (
+                "2001:218::1",
+                ("edge.example.com.", AAAA, &[("edge.example.com.", AAAA)]),
+            ),
         ];
-        for (src, name, qtype, want) in from {
+        for (src, (name, qtype, want)) in from {
             let what = format!("{name} {qtype} from {src}");
             let packet = query(name, u16::from(*qtype), DO, 1232);
             let sigs = &mut SigCache::default();

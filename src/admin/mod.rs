@@ -166,9 +166,45 @@ async fn fleet(State(a): State<Admin>) -> Response {
     }
 }
 
-async fn reload(State(a): State<Admin>, headers: HeaderMap) -> Response {
+/// `POST /v1/reload` query parameters.
+#[derive(Deserialize, Default)]
+struct ReloadParams {
+    /// `1`/`true`: preview what a reload would change (the `gslbd diff --json` document)
+    /// without applying anything.
+    #[serde(default)]
+    dry_run: Option<String>,
+}
+
+async fn reload(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Query(p): Query<ReloadParams>,
+) -> Response {
     if let Some(r) = a.refuse(&headers) {
         return r;
+    }
+    match p.dry_run.as_deref() {
+        None | Some("0" | "false") => {}
+        Some("1" | "true" | "") => {
+            return match a.reloader.dry_run(a.shared.snapshot()).await {
+                Ok(preview) => Json(preview).into_response(),
+                Err(problems) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(crate::reload::ReloadOutcome {
+                        ok: false,
+                        generation: None,
+                        problems,
+                    }),
+                )
+                    .into_response(),
+            };
+        }
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("dry_run is 1 or 0, not `{other}`"),
+            )
+        }
     }
     let outcome = a.reloader.reload("admin API").await;
     let code = if outcome.ok {

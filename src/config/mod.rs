@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 pub use dnssec::ds_records;
 pub use problem::{Position, Problem, Problems};
 pub use raw::CheckKind;
+pub(crate) use records::STATIC_TYPES;
 
 use crate::snapshot::Snapshot;
 use zone::Sink;

@@ -339,5 +339,6 @@ impl<K: Key> Emitter<K> {
     }
 }
 
+pub mod spans;
 #[cfg(test)]
 mod tests;

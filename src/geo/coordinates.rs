@@ -87,6 +87,45 @@ impl CoordinateDb {
         self.db.lookup(addr)
     }
 
+    /// Every IPv4 (`v6` false) or IPv6 range as (first, last, coordinates), in order,
+    /// covering the whole space once, as [`CoordinateDb::lookup`] answers: the space walked
+    /// block by block, each lookup's block being one where the answer is the same (MaxMind's
+    /// IPv6 aliases of IPv4 come out spread over their prefixes). The IPv4-mapped IPv6 block
+    /// is one range with no coordinates: its clients are looked up as IPv4. For tools that
+    /// reason about all clients at once (the reload preview), not for queries.
+    pub fn spans(&self, v6: bool) -> impl Iterator<Item = (u128, u128, Option<&Point>)> + '_ {
+        const MAPPED: u128 = 0xFFFF << 32;
+        const MAPPED_END: u128 = MAPPED | 0xFFFF_FFFF;
+        let (bits, max) = if v6 {
+            (128u32, u128::MAX)
+        } else {
+            (32, u128::from(u32::MAX))
+        };
+        let mut next = Some(0u128);
+        std::iter::from_fn(move || {
+            let a = next?;
+            let (first, last, point) = if v6 && (MAPPED..=MAPPED_END).contains(&a) {
+                (a, MAPPED_END, None)
+            } else {
+                let addr = if v6 {
+                    IpAddr::V6(a.into())
+                } else {
+                    IpAddr::V4((a as u32).into())
+                };
+                let (point, len) = self.lookup(addr);
+                let host = bits - u32::from(len);
+                let ones = if host >= 128 {
+                    u128::MAX
+                } else {
+                    (1 << host) - 1
+                };
+                (a, a | ones, point)
+            };
+            next = (last < max).then(|| last + 1);
+            Some((first, last, point))
+        })
+    }
+
     /// True when no network has coordinates.
     pub fn is_empty(&self) -> bool {
         self.db.records().is_empty()

@@ -107,3 +107,17 @@ impl<K: Key> Ranges<K> {
         (self.ranges[i].1, scope)
     }
 }
+
+impl<K: Key> Ranges<K> {
+    /// Every range as (first, last, id), in address order: together they cover the space
+    /// exactly once.
+    pub(super) fn spans(&self) -> impl Iterator<Item = (K, K, u32)> + '_ {
+        self.ranges.iter().enumerate().map(|(i, &(start, id))| {
+            let end = match self.ranges.get(i + 1) {
+                Some(&(next, _)) => next.pred(),
+                None => K::from_u128(K::MAX),
+            };
+            (start, end, id)
+        })
+    }
+}

@@ -2,10 +2,12 @@
 //! to answer, the ECS scope the answer holds for, and, on request, a trace of why.
 
 pub mod nearest;
+pub mod order;
 pub mod policy;
 pub mod trace;
 
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 
 use smallvec::SmallVec;
 
@@ -111,17 +113,20 @@ pub fn select(
 ) -> Selection {
     let v6 = is_v6(qtype);
     let (all_matches, class_scope) = snap.geo.matches(client, rec.needs);
+    // Where the client is, for a `nearest` record (and the block that holds for).
+    let located = match rec.nearest.is_empty() {
+        true => (None, 0),
+        false => nearest::locate(snap, client),
+    };
+    let at = Client {
+        matches: all_matches,
+        class_scope,
+        here: located.0,
+        here_scope: located.1,
+        addr: client,
+    };
     if trace.is_none() {
-        if let Some(sel) = first_usable(
-            snap,
-            health,
-            rec,
-            all_matches,
-            class_scope,
-            client,
-            qtype,
-            rotation,
-        ) {
+        if let Some(sel) = first_usable(health, rec, &at, qtype, rotation) {
             return sel;
         }
     }
@@ -133,43 +138,12 @@ pub fn select(
         .collect();
 
     // Pool order: each matched region's pool followed by its fallbacks (depth first, each
-    // pool once), then default.
+    // pool once), then the nearest data centres, then default.
     let mut order: SmallVec<[(usize, Reason); 16]> = SmallVec::new();
-    let mut seen: SmallVec<[bool; 16]> = SmallVec::from_elem(false, rec.pools.len());
-    fn visit(
-        rec: &GslbRecord,
-        p: usize,
-        why: Reason,
-        seen: &mut [bool],
-        out: &mut SmallVec<[(usize, Reason); 16]>,
-    ) {
-        if std::mem::replace(&mut seen[p], true) {
-            return;
-        }
-        out.push((p, why));
-        for &f in &rec.pools[p].fallback {
-            visit(rec, f, Reason::Fallback(p), seen, out);
-        }
-    }
-    for (i, (_, pool)) in matches.iter().enumerate() {
-        visit(rec, *pool, Reason::Region(i), &mut seen, &mut order);
-    }
-    let nearest_from = order.len();
-    let mut nearest_scope = 0;
-    if !rec.nearest.is_empty() {
-        let (here, len) = nearest::locate(snap, client);
-        nearest_scope = len;
-        for p in here.map(|h| nearest::order(rec, h)).unwrap_or_default() {
-            visit(rec, p, Reason::Nearest, &mut seen, &mut order);
-        }
-    }
-    visit(
-        rec,
-        rec.default_pool,
-        Reason::Default,
-        &mut seen,
-        &mut order,
-    );
+    order::walk::<()>(rec, all_matches, at.here, |p, why, _| {
+        order.push((p, why));
+        ControlFlow::Continue(())
+    });
 
     let mut chosen = None;
     for &(p, _) in &order {
@@ -180,14 +154,12 @@ pub fn select(
     }
     let mut all_down = false;
     if chosen.is_none() {
-        let with_family = order
-            .iter()
-            .find(|&&(p, _)| rec.pools[p].answers(v6))
-            .map(|&(p, _)| (p, Order::from_slice(rec.pools[p].family(v6))));
-        if let Some((p, f)) = with_family {
+        // The pool that would answer were every target up (the same walk as the reload
+        // preview's).
+        if let Some(p) = order::answering_pool(rec, all_matches, at.here, v6) {
             all_down = true;
             if rec.all_down == AllDown::ServeAll {
-                chosen = Some((p, f));
+                chosen = Some((p, Order::from_slice(rec.pools[p].family(v6))));
             }
         }
     }
@@ -199,20 +171,16 @@ pub fn select(
         .unwrap_or(Specificity::Default);
 
     // A record with no target of this family answers NODATA to everyone: scope 0.
-    let any_target = rec.pools.iter().any(|p| p.answers(v6));
-    // The distance order matters when the answer came from that stage or later, or when
-    // no pool could answer.
-    let by_distance = all_down
-        || chosen.as_ref().is_none_or(|(p, _)| {
-            order
-                .iter()
-                .position(|(q, _)| q == p)
-                .is_some_and(|i| i >= nearest_from)
-        });
-    let scope = match any_target {
-        true if by_distance => scope_for(rec, class_scope, client).max(nearest_scope),
-        true => scope_for(rec, class_scope, client),
-        false => 0,
+    let any_target = rec.pools.iter().any(|p| p.answers_family(v6));
+    // Without an answer, or after every pool was down, the whole order mattered.
+    let root = match (&chosen, all_down) {
+        (Some(_), false) => decided_by,
+        _ => Specificity::Default,
+    };
+    let scope = if any_target {
+        scope_for(rec, &at, root)
+    } else {
+        0
     };
     let degraded = match &chosen {
         _ if rec.ttl_degraded.is_none() => None,
@@ -239,95 +207,60 @@ pub fn select(
     sel
 }
 
-/// The common case without building the whole pool order: walks the matched regions' pools
-/// and their fallbacks depth first (then the nearest data centres, then `default`), exactly
-/// as [`select`] orders them, and answers from the first pool that can. `None` when no pool
-/// can (the `all_down` cases) or the record has too many pools for the bit set; [`select`]
-/// then takes the long way.
+/// The common case without building the whole pool order: walks the client's pool order
+/// ([`order::walk`], as [`select`] does) and answers from the first pool that can. `None`
+/// when no pool can (the `all_down` cases); [`select`] then takes the long way.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 fn first_usable(
-    snap: &Snapshot,
     health: &HealthView,
     rec: &GslbRecord,
-    matches: &[RegionMatch],
-    class_scope: u8,
-    client: IpAddr,
+    at: &Client<'_>,
     qtype: u16,
     rotation: u64,
 ) -> Option<Selection> {
-    if rec.pools.len() > 64 {
-        return None;
-    }
     let v6 = is_v6(qtype);
-    let mut seen = 0u64;
-    /// Depth-first from pool `p`: the first pool that can answer, and its targets.
-    fn visit(
-        health: &HealthView,
-        rec: &GslbRecord,
-        p: usize,
-        v6: bool,
-        seen: &mut u64,
-    ) -> Option<(usize, Order)> {
-        if *seen & (1 << p) != 0 {
-            return None;
+    let mut first = None;
+    let (p, usable, decided_by) = order::walk(rec, at.matches, at.here, |p, _, root| {
+        first.get_or_insert(p);
+        match answer_of(health, &rec.pools[p], v6) {
+            Some(usable) => ControlFlow::Break((p, usable, root)),
+            None => ControlFlow::Continue(()),
         }
-        *seen |= 1 << p;
-        let pool = &rec.pools[p];
-        if let Some(usable) = answer_of(health, pool, v6) {
-            return Some((p, usable));
-        }
-        pool.fallback
-            .iter()
-            .find_map(|&f| visit(health, rec, f, v6, seen))
-    }
-    let found = |(p, usable): (usize, Order), decided_by, first, scope| Selection {
-        degraded: degraded(health, rec, p, first, v6),
+    })?;
+    Some(Selection {
+        degraded: degraded(health, rec, p, first.unwrap_or(p), v6),
         pool: Some(p),
-        targets: ordered(rec, p, usable, rotation, client),
-        scope,
+        targets: ordered(rec, p, usable, rotation, at.addr),
+        // A pool answers this family, so the answer can depend on the client.
+        scope: scope_for(rec, at, decided_by),
         decided_by,
         all_down: false,
-    };
-    // Some pool answers this family, so the answer can depend on the client.
-    let mut scope = scope_for(rec, class_scope, client);
-    let mut first = None;
-    for m in matches {
-        let Some(root) = rec.region_pool(m.region) else {
-            continue;
-        };
-        let first = *first.get_or_insert(root);
-        if let Some(hit) = visit(health, rec, root, v6, &mut seen) {
-            return Some(found(hit, m.specificity, first, scope));
-        }
-    }
-    if !rec.nearest.is_empty() {
-        let (here, len) = nearest::locate(snap, client);
-        scope = scope.max(len);
-        if let Some(here) = here {
-            let mut tried = 0u64;
-            while let Some(root) = nearest::next(rec, here, tried) {
-                tried |= 1 << root;
-                let first = *first.get_or_insert(root);
-                if let Some(hit) = visit(health, rec, root, v6, &mut seen) {
-                    return Some(found(hit, Specificity::Nearest, first, scope));
-                }
-            }
-        }
-    }
-    let root = rec.default_pool;
-    let first = *first.get_or_insert(root);
-    let hit = visit(health, rec, root, v6, &mut seen)?;
-    Some(found(hit, Specificity::Default, first, scope))
+    })
 }
 
-/// The ECS scope of an answer from `rec` when some pool has targets of the queried family:
-/// the region map's scope for the client (0 when no region is consulted), and never below
-/// the block `sticky` hashes.
-fn scope_for(rec: &GslbRecord, class_scope: u8, client: IpAddr) -> u8 {
-    let scope = if rec.needs.any() { class_scope } else { 0 };
+/// What [`select`] knows of the client: its region matches, where it is, and the blocks
+/// each holds for.
+struct Client<'a> {
+    matches: &'a [RegionMatch],
+    class_scope: u8,
+    /// For a `nearest` record: the client's coordinates, if known.
+    here: Option<&'a crate::geo::Point>,
+    here_scope: u8,
+    addr: IpAddr,
+}
+
+/// The ECS scope of an answer from `rec` when some pool answers the queried family: the
+/// region map's scope for the client (0 when no region is consulted); for a `nearest`
+/// record whose order went past the regions (`root`: the stage that decided), never wider
+/// than the block the client's coordinates hold for; and never below the block `sticky`
+/// hashes.
+fn scope_for(rec: &GslbRecord, at: &Client<'_>, root: Specificity) -> u8 {
+    let mut scope = if rec.needs.any() { at.class_scope } else { 0 };
+    if !rec.nearest.is_empty() && root >= Specificity::Nearest {
+        scope = scope.max(at.here_scope);
+    }
     if rec.policy == Policy::Sticky {
-        scope.max(if client.is_ipv6() { 56 } else { 24 })
+        scope.max(if at.addr.is_ipv6() { 56 } else { 24 })
     } else {
         scope
     }

@@ -235,3 +235,75 @@ fn a_coarse_map_over_many_networks_flattens_to_few_ranges() {
         assert_eq!(scope, len + 24, "{alias}");
     }
 }
+
+/// A span as the tests keep it: first, last (widened), matches.
+type Span = (u128, u128, Vec<RegionMatch>);
+
+/// Checks that `spans` run from 0 to `max` without gap or overlap, and returns them.
+fn contiguous<K: Copy + Ord + std::fmt::Debug + Into<u128>>(
+    spans: impl Iterator<Item = (K, K, Vec<RegionMatch>)>,
+    max: u128,
+) -> Vec<Span> {
+    let mut next = 0u128;
+    let mut done = false;
+    let mut out = Vec::new();
+    for (a, b, m) in spans {
+        let (a, b): (u128, u128) = (a.into(), b.into());
+        assert!(!done, "a span after the end of the space: {a:#x}");
+        assert_eq!(a, next, "gap or overlap before {a:#x}");
+        assert!(a <= b, "empty span {a:#x}-{b:#x}");
+        if b == max {
+            done = true;
+        } else {
+            next = b + 1;
+        }
+        out.push((a, b, m));
+    }
+    assert!(done, "the spans stop at {next:#x}");
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, .. ProptestConfig::default() })]
+
+    /// The spans of a class table cover each address space exactly once, and every address
+    /// gets from `lookup` the matches of the span holding it.
+    #[test]
+    fn spans_cover_the_space_once_and_agree_with_lookup(
+        locs in nets(COUNTRIES.len()),
+        asns in nets(4),
+        networks in nets(2),
+        clients in prop::collection::vec(client(), 24),
+    ) {
+        let to = |v: &[(bool, u32, u8, usize)]| -> Vec<(IpNet, usize)> {
+            v.iter().map(|&(v6, a, len, x)| (net(v6, a, len), x)).collect()
+        };
+        let asns: Vec<(IpNet, u32)> = to(&asns).into_iter().map(|(n, x)| (n, x as u32)).collect();
+        let (_dir, snap) = load(&to(&locs), &asns, &to(&networks));
+        for needs in all_needs() {
+            let table = ClassTable::build(&snap.geo, needs);
+            let v4 = contiguous(
+                table.spans_v4().map(|(a, b, m)| (a, b, m.to_vec())),
+                u128::from(u32::MAX),
+            );
+            let v6 = contiguous(table.spans_v6().map(|(a, b, m)| (a, b, m.to_vec())), u128::MAX);
+            let mut probes = clients.clone();
+            // Both ends of every span, and the ends of the IPv4-mapped block.
+            for &(a, b, _) in &v4 {
+                probes.extend([a, b].map(|x| IpAddr::V4((x as u32).into())));
+            }
+            for &(a, b, _) in v6.iter().take(2000) {
+                probes.extend([a, b].map(|x| IpAddr::V6(x.into())));
+            }
+            probes.extend([spans::IPV4_MAPPED.0, spans::IPV4_MAPPED.1].map(|x| IpAddr::V6(x.into())));
+            for c in probes {
+                let (list, x): (&[Span], u128) = match c {
+                    IpAddr::V4(a) => (&v4, u32::from(a).into()),
+                    IpAddr::V6(a) => (&v6, u128::from(a)),
+                };
+                let i = list.partition_point(|s| s.1 < x);
+                prop_assert_eq!(&list[i].2[..], table.lookup(c).0, "{} with {:?}", c, needs);
+            }
+        }
+    }
+}
