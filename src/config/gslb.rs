@@ -71,6 +71,7 @@ pub(crate) fn compile(
             }
         }
     }
+    set.number_pools();
     set
 }
 

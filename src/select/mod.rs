@@ -160,7 +160,7 @@ pub fn select(
 
     let mut chosen = None;
     for &(p, _) in &order {
-        let usable = usable(health, &rec.pools[p], v6);
+        let usable = usable(health, rec, &rec.pools[p], v6, rotation, client);
         if !usable.is_empty() {
             chosen = Some((p, usable));
             break;
@@ -200,7 +200,7 @@ pub fn select(
         None => None,
     };
     let (pool, targets) = match chosen {
-        Some((p, usable)) => (Some(p), ordered(rec, p, usable, rotation, client)),
+        Some((p, usable)) => (Some(p), ordered(health, rec, p, usable, rotation, client)),
         None => (None, Order::new()),
     };
     let sel = Selection {
@@ -213,7 +213,16 @@ pub fn select(
     };
     if let Some(t) = trace {
         let info = snap.geo.classify(client, rec.needs);
-        t.fill(snap, health, rec, &info, &matches, &order, &sel, v6);
+        t.fill(
+            snap,
+            health,
+            rec,
+            &info,
+            &matches,
+            &order,
+            &sel,
+            (v6, rotation, client),
+        );
     }
     sel
 }
@@ -243,7 +252,7 @@ fn first_usable(
         health: &HealthView,
         rec: &GslbRecord,
         p: usize,
-        v6: bool,
+        q: (bool, u64, IpAddr),
         seen: &mut u64,
     ) -> Option<(usize, Order)> {
         if *seen & (1 << p) != 0 {
@@ -251,13 +260,13 @@ fn first_usable(
         }
         *seen |= 1 << p;
         let pool = &rec.pools[p];
-        let usable = usable(health, pool, v6);
+        let usable = usable(health, rec, pool, q.0, q.1, q.2);
         if !usable.is_empty() {
             return Some((p, usable));
         }
         pool.fallback
             .iter()
-            .find_map(|&f| visit(health, rec, f, v6, seen))
+            .find_map(|&f| visit(health, rec, f, q, seen))
     }
     let roots = matches
         .iter()
@@ -266,11 +275,11 @@ fn first_usable(
     let mut first = None;
     for (root, decided_by) in roots {
         let first = *first.get_or_insert(root);
-        if let Some((p, usable)) = visit(health, rec, root, v6, &mut seen) {
+        if let Some((p, usable)) = visit(health, rec, root, (v6, rotation, client), &mut seen) {
             return Some(Selection {
                 degraded: degraded(health, rec, p, first, v6),
                 pool: Some(p),
-                targets: ordered(rec, p, usable, rotation, client),
+                targets: ordered(health, rec, p, usable, rotation, client),
                 // A usable target of this family exists, so the answer can depend on the
                 // client.
                 scope: scope_for(rec, class_scope, client),
@@ -295,7 +304,14 @@ fn scope_for(rec: &GslbRecord, class_scope: u8, client: IpAddr) -> u8 {
 }
 
 /// The answer order of pool `p`'s usable targets under the record's policy.
-fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpAddr) -> Order {
+fn ordered(
+    health: &HealthView,
+    rec: &GslbRecord,
+    p: usize,
+    usable: Order,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
     policy::order(
         rec.policy,
         &rec.pools[p],
@@ -303,15 +319,39 @@ fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpA
         rotation,
         client,
         rec.max_answers,
+        health,
     )
 }
 
-/// The usable targets of `pool` that answer the queried family, in listed order.
-fn usable(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Order {
+/// The usable targets of `pool` that answer the queried family, in listed order: none when
+/// the pool is drained by hand; without the shifted targets this query's draw takes out
+/// (spec §11, see [`policy::kept`]). A pool whose every usable target is drawn out counts
+/// as having none for this query, so the next pool in order answers.
+fn usable(
+    health: &HealthView,
+    rec: &GslbRecord,
+    pool: &crate::gslb::Pool,
+    v6: bool,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
+    if health.pool_drained(pool) {
+        return Order::new();
+    }
+    let up = |&i: &u16| health.usable(&pool.targets[i as usize]);
+    if !health.any_share() {
+        return pool.family(v6).iter().copied().filter(up).collect();
+    }
     pool.family(v6)
         .iter()
         .copied()
-        .filter(|&i| health.usable(&pool.targets[i as usize]))
+        .filter(|i| {
+            let t = &pool.targets[*i as usize];
+            up(i)
+                && health
+                    .share(&t.addr)
+                    .is_none_or(|s| policy::kept(rec.policy, s, rotation, client, t.addr))
+        })
         .collect()
 }
 
