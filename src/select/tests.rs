@@ -323,3 +323,4 @@ fn trace_explains_the_decision() {
 
 mod degraded;
 mod props;
+mod shift;
