@@ -127,18 +127,14 @@ fn shifts_and_pool_drains_made_on_any_node_reach_every_node_and_survive_restarts
         r#"{"weight": 0, "over": 1}"#,
     );
     assert_eq!(code, 200, "{body}");
-    for i in 1..3 {
+    for (i, node) in NODES.iter().enumerate().skip(1) {
         let left = DRAIN_BOUND.saturating_sub(t0.elapsed());
-        wait_for(
-            &format!("node {}: the shift arrives", NODES[i]),
-            left,
-            || {
-                let s = shift_of(&f, i, f.fixed);
-                (s["to"] == 0.0 && s["by"] == "a")
-                    .then_some(())
-                    .ok_or_else(|| s.to_string())
-            },
-        );
+        wait_for(&format!("node {node}: the shift arrives"), left, || {
+            let s = shift_of(&f, i, f.fixed);
+            (s["to"] == 0.0 && s["by"] == "a")
+                .then_some(())
+                .ok_or_else(|| s.to_string())
+        });
     }
     for i in 0..3 {
         f.expect_answer(

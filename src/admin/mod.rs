@@ -315,7 +315,7 @@ async fn weight(
         Ok(s) => Json(serde_json::json!({
             "ok": true,
             "address": addr,
-            "from": s.from,
+            "from": (s.from * 1e4).round() / 1e4,
             "weight": s.to,
             "over": over_ms as f64 / 1000.0,
         }))

@@ -206,11 +206,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn keys<K: Clone, V>(l: &Ledger<K, V>) -> Vec<K>
-    where
-        K: Ord,
-        V: Clone + PartialEq,
-    {
+    fn keys<K: Clone + Ord, V: Clone + PartialEq>(l: &Ledger<K, V>) -> Vec<K> {
         l.iter().map(|(k, _)| k.clone()).collect()
     }
 
