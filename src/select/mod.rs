@@ -338,16 +338,32 @@ fn usable(
     if health.pool_drained(pool) {
         return Order::new();
     }
-    let up = |&i: &u16| health.usable(&pool.targets[i as usize]);
-    if !health.any_share() {
-        return pool.family(v6).iter().copied().filter(up).collect();
+    if health.any_share() {
+        return usable_shifted(health, rec, pool, v6, rotation, client);
     }
     pool.family(v6)
         .iter()
         .copied()
-        .filter(|i| {
-            let t = &pool.targets[*i as usize];
-            up(i)
+        .filter(|&i| health.usable(&pool.targets[i as usize]))
+        .collect()
+}
+
+/// [`usable`] while some target is shifted: out of line, so the common case stays small.
+#[inline(never)]
+fn usable_shifted(
+    health: &HealthView,
+    rec: &GslbRecord,
+    pool: &crate::gslb::Pool,
+    v6: bool,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
+    pool.family(v6)
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let t = &pool.targets[i as usize];
+            health.usable(t)
                 && health
                     .share(&t.addr)
                     .is_none_or(|s| policy::kept(rec.policy, s, rotation, client, t.addr))
