@@ -252,14 +252,7 @@ impl Inner {
             up,
             drained: manual.drains.iter().map(|(a, _)| *a).collect(),
             decided_by,
-            // Sorted by address, as the ledger is; a shift back to 1 that has arrived is no
-            // shift at all.
-            shares: manual
-                .shifts
-                .iter()
-                .map(|(a, s)| (*a, Share::from_f64(s.share_at(now))))
-                .filter(|(_, s)| *s != Share::FULL)
-                .collect(),
+            shares: shares_at(&manual, now),
             pool_drained: super::pool_drains::drained_ids(&snap.gslb, &manual.pools),
         }
     }
@@ -278,6 +271,19 @@ impl Inner {
             .collect()
     }
 
+    /// Publishes the view being served with the shares of this moment: what a ramping
+    /// shift needs, without asking every probe again.
+    pub(super) fn publish_shares(&self) {
+        self.shared.update(|cur| {
+            let mut health = (*cur.health).clone();
+            health.shares = shares_at(&self.manual.lock().unwrap(), now_ms());
+            Serving {
+                snapshot: cur.snapshot.clone(),
+                health: Arc::new(health),
+            }
+        });
+    }
+
     /// Publishes a fresh health view for the snapshot being served.
     pub(super) fn publish(&self) {
         self.shared.update(|cur| Serving {
@@ -285,6 +291,17 @@ impl Inner {
             health: Arc::new(self.view_for(&cur.snapshot)),
         });
     }
+}
+
+/// The shares of the shifted targets at `now_ms`, sorted by address as the ledger is; a
+/// shift back to 1 that has arrived is no shift at all.
+fn shares_at(manual: &Manual, now_ms: u64) -> Vec<(IpAddr, Share)> {
+    manual
+        .shifts
+        .iter()
+        .map(|(a, s)| (*a, Share::from_f64(s.share_at(now_ms))))
+        .filter(|(_, s)| *s != Share::FULL)
+        .collect()
 }
 
 pub(super) fn fmt_time(t: SystemTime) -> String {

@@ -152,7 +152,7 @@ pub(super) async fn ramp_loop(monitor: std::sync::Weak<super::monitor::Inner>) {
                 .map(|(_, s)| s.step().min(Duration::from_millis(s.end_ms() - now)))
                 .min()
         };
-        inner.publish();
+        inner.publish_shares();
         drop(inner);
         match next {
             Some(step) => {
