@@ -48,6 +48,21 @@ pub struct GslbSet {
     pub probes: Vec<Probe>,
 }
 
+impl GslbSet {
+    /// Numbers every pool of every record from 0 (`Pool::id`).
+    pub fn number_pools(&mut self) {
+        let pools = self.records.iter_mut().flat_map(|r| r.pools.iter_mut());
+        for (i, p) in pools.enumerate() {
+            p.id = i as u32;
+        }
+    }
+
+    /// How many pools `number_pools` numbered.
+    pub fn pool_count(&self) -> usize {
+        self.records.iter().map(|r| r.pools.len()).sum()
+    }
+}
+
 /// Which client lookups a record's answer can depend on.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Needs {
@@ -135,6 +150,9 @@ pub struct Pool {
     pub fallback: Vec<usize>,
     /// Counter slot for metrics (assigned when the snapshot is installed).
     pub metrics_slot: u16,
+    /// This pool's number among every pool of the snapshot (`GslbSet::number_pools`): where
+    /// the health view keeps whether it is drained.
+    pub id: u32,
     /// Indices of the IPv4 targets (`[0]`) and the IPv6 targets (`[1]`), in listed order.
     pub by_family: [Box<[u16]>; 2],
     /// A CNAME pool (spec §11): answers A and AAAA with this alias instead of addresses; it
@@ -167,6 +185,7 @@ impl Pool {
             metrics_slot: 0,
             cname: None,
             coordinates: None,
+            id: 0,
         }
     }
 

@@ -67,10 +67,10 @@ enum Command {
         /// Admin HTTP API address, or `off`.
         #[arg(long, default_value = "127.0.0.1:9153")]
         admin: String,
-        /// Bearer token required by the admin API's mutating endpoints (reload, drain).
+        /// Bearer token required by the admin API's mutating endpoints (reload, drains, shifts).
         #[arg(long, env = "GSLBD_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
-        /// File that keeps drained targets across restarts (default: drains live in memory).
+        /// File that keeps drains, pool drains and shifts across restarts (default: in memory).
         #[arg(long)]
         state_file: Option<PathBuf>,
         /// UDP receive threads per listen address (default: one per CPU).

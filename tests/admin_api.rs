@@ -953,7 +953,14 @@ fn assert_token_protection(admin: SocketAddr, dns: SocketAddr) {
         Some("s3cret2"),
         Some("S3CRET"),
     ] {
-        for path in ["/v1/reload", drain, undrain] {
+        for path in [
+            "/v1/reload",
+            drain,
+            undrain,
+            "/v1/targets/198.51.100.10/weight",
+            "/v1/pools/web/europe/drain",
+            "/v1/pools/web/europe/undrain",
+        ] {
             let (code, body) = http_request(admin, "POST", path, token);
             assert_eq!(code, 401, "POST {path} with token {token:?}: {body}");
             assert!(

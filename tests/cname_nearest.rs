@@ -157,6 +157,34 @@ fn cname_pools_answer_their_alias_and_aliases_into_our_zones_are_followed() {
         &[("pool", "europe"), ("decided_by", "continent")],
     );
     assert!(europe >= 6.0, "{}", m.family("gslbd_answers_total"));
+
+    // A CNAME pool has no targets to probe; it is taken out by draining the pool.
+    let (code, body) = s.http("POST", "/v1/pools/web/europe/drain", None);
+    assert_eq!(code, 200, "{body}");
+    let r = ask_ecs(
+        s.addr(),
+        Via::Udp,
+        "www.example.org.",
+        RecordType::A,
+        "81.2.69.161",
+        32,
+    );
+    assert!(
+        cnames(&r).is_empty(),
+        "drained: the default pool answers: {r}"
+    );
+    assert_eq!(addr_list(&r), [ip("192.0.2.1")], "{r}");
+    let (code, body) = s.http("POST", "/v1/pools/web/europe/undrain", None);
+    assert_eq!(code, 200, "{body}");
+    let r = ask_ecs(
+        s.addr(),
+        Via::Udp,
+        "www.example.org.",
+        RecordType::A,
+        "81.2.69.161",
+        32,
+    );
+    assert_eq!(cnames(&r).len(), 1, "undrained: the alias again: {r}");
 }
 
 /// `dig +short` through ECS, when dig is installed.

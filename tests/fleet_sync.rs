@@ -1,5 +1,5 @@
 //! What a fleet shares besides health (spec §10): drains made on any node reach every node
-//! within 2 s and survive restarts and reloads; each node's loaded files are fingerprinted
+//! within 2 s and survive restarts and reloads, and so do shifts and pool drains (§11); each node's loaded files are fingerprinted
 //! and a node whose files differ is flagged in `/v1/fleet` and the metrics; and answers of
 //! the deterministic policies are the same whichever node a client asks.
 
@@ -74,6 +74,117 @@ fn drains_made_on_any_node_reach_every_node_and_survive_restarts_and_reloads() {
         let left = DRAIN_BOUND.saturating_sub(t2.elapsed());
         f.expect_within(i, true, "all undrained on c", left);
     }
+}
+
+/// Node `i`'s `/v1/status` shift of `addr` (null without one).
+fn shift_of(f: &Fleet, i: usize, addr: IpAddr) -> Value {
+    common::health::row(&f.nodes[i], addr)["shift"].clone()
+}
+
+/// Waits until node `i`'s `/v1/status` lists exactly `pools` (record, pool) as drained.
+fn expect_pools_drained(f: &Fleet, i: usize, pools: &[(&str, &str)], within: Duration) {
+    let want: Vec<(String, String)> = pools
+        .iter()
+        .map(|(r, p)| (r.to_string(), p.to_string()))
+        .collect();
+    wait_for(
+        &format!("node {}: pools drained {want:?}", NODES[i]),
+        within,
+        || {
+            let st = get_json(&f.nodes[i], "/v1/status");
+            let got: Vec<(String, String)> = st["pools_drained"]
+                .as_array()
+                .ok_or_else(|| st.to_string())?
+                .iter()
+                .map(|p| {
+                    (
+                        p["record"].as_str().unwrap().into(),
+                        p["pool"].as_str().unwrap().into(),
+                    )
+                })
+                .collect();
+            (got == want)
+                .then_some(())
+                .ok_or_else(|| format!("{got:?}"))
+        },
+    );
+}
+
+#[test]
+fn shifts_and_pool_drains_made_on_any_node_reach_every_node_and_survive_restarts() {
+    let nats = NatsCluster::start(3);
+    let mut f = Fleet::start(7, &nats, "quorum");
+    for i in 0..3 {
+        f.connected(i);
+        f.expect(i, true, "healthy");
+    }
+    // A shift of the fixed address to 0 over 1 s, made on a: every node ramps it out.
+    let t0 = Instant::now();
+    let (code, body) = f.nodes[0].http_body(
+        "POST",
+        &format!("/v1/targets/{}/weight", f.fixed),
+        None,
+        r#"{"weight": 0, "over": 1}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    for (i, node) in NODES.iter().enumerate().skip(1) {
+        let left = DRAIN_BOUND.saturating_sub(t0.elapsed());
+        wait_for(&format!("node {node}: the shift arrives"), left, || {
+            let s = shift_of(&f, i, f.fixed);
+            (s["to"] == 0.0 && s["by"] == "a")
+                .then_some(())
+                .ok_or_else(|| s.to_string())
+        });
+    }
+    for i in 0..3 {
+        f.expect_answer(
+            i,
+            &[f.target],
+            "shifted out on a",
+            DRAIN_BOUND + Duration::from_secs(1),
+        );
+    }
+    // Pool `default` of `web` drained on b: every node lists it and skips it (the record's
+    // only pool, so all_down answers).
+    let t1 = Instant::now();
+    let (code, body) = f.nodes[1].http("POST", "/v1/pools/web/default/drain", None);
+    assert_eq!(code, 200, "{body}");
+    for i in 0..3 {
+        expect_pools_drained(
+            &f,
+            i,
+            &[("web", "default")],
+            DRAIN_BOUND.saturating_sub(t1.elapsed()),
+        );
+        let e = get_json(
+            &f.nodes[i],
+            &format!("/v1/explain?name={}&client=192.0.2.1", f.name),
+        );
+        assert_eq!(e["gslb"]["pools"][0]["drained"], true, "{e}");
+        assert_eq!(e["gslb"]["all_down"], true, "{e}");
+    }
+
+    // c is down while b restores the shift and undrains the pool; c's state file still says
+    // shifted and drained: the fleet's settings win when it is back.
+    f.stop(2);
+    let (code, body) = f.nodes[1].http_body(
+        "POST",
+        &format!("/v1/targets/{}/weight", f.fixed),
+        None,
+        r#"{"weight": 1}"#,
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = f.nodes[1].http("POST", "/v1/pools/web/default/undrain", None);
+    assert_eq!(code, 200, "{body}");
+    for i in 0..2 {
+        f.expect(i, true, "restored on b");
+        expect_pools_drained(&f, i, &[], DRAIN_BOUND);
+    }
+    f.restart(2);
+    f.connected(2);
+    f.expect_within(2, true, "c restarted", DRAIN_BOUND);
+    expect_pools_drained(&f, 2, &[], DRAIN_BOUND);
+    assert!(shift_of(&f, 2, f.fixed).is_null() || shift_of(&f, 2, f.fixed)["share"] == 1.0);
 }
 
 /// Waits until node `i`'s `/v1/fleet` satisfies `ok`; returns it.

@@ -1,4 +1,5 @@
-//! The admin HTTP API: health, metrics, status, fleet, reload, explain and drains.
+//! The admin HTTP API: health, metrics, status, fleet, reload, explain, drains, pool drains
+//! and gradual shifts.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::dns::explain;
-use crate::health::Monitor;
+use crate::health::{DrainError, Monitor, PoolKey};
 use crate::metrics::TargetGauge;
 use crate::reload::Reloader;
 use crate::state::Shared;
@@ -37,6 +38,9 @@ pub fn router(admin: Admin) -> Router {
         .route("/v1/fleet", get(fleet))
         .route("/v1/targets/{address}/drain", post(drain))
         .route("/v1/targets/{address}/undrain", post(undrain))
+        .route("/v1/targets/{address}/weight", post(weight))
+        .route("/v1/pools/{record}/{pool}/drain", post(pool_drain))
+        .route("/v1/pools/{record}/{pool}/undrain", post(pool_undrain))
         .with_state(admin)
 }
 
@@ -86,28 +90,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn metrics(State(a): State<Admin>) -> Response {
-    let targets: Vec<TargetGauge> = a
-        .monitor
-        .status()
-        .into_iter()
+    let status = a.monitor.status();
+    let targets: Vec<TargetGauge> = status
+        .iter()
         .map(|t| TargetGauge {
             address: t.address.to_string(),
-            check: t.check.unwrap_or_default(),
+            check: t.check.clone().unwrap_or_default(),
             up: t.probe_up,
             drained: t.state == "drained",
         })
         .collect();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        a.shared.metrics.render(
-            &targets,
-            a.monitor
-                .fleet_status()
-                .as_ref()
-                .zip(a.monitor.fleet_view().as_ref()),
-        ),
-    )
-        .into_response()
+    let mut body = a.shared.metrics.render(
+        &targets,
+        a.monitor
+            .fleet_status()
+            .as_ref()
+            .zip(a.monitor.fleet_view().as_ref()),
+    );
+    crate::health::gauges::render(
+        &mut body,
+        &status,
+        &a.shared.snapshot(),
+        &a.monitor.pools_drained(),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 /// `GET /v1/status`.
@@ -118,9 +124,23 @@ struct StatusBody {
     last_reload: Option<crate::reload::LastReload>,
     zones: Vec<ZoneStatus>,
     targets: Vec<crate::health::TargetStatus>,
+    /// Pools drained by hand.
+    pools_drained: Vec<PoolDrainStatus>,
     /// This node's fleet, when it runs with `--fleet`.
     #[serde(skip_serializing_if = "Option::is_none")]
     fleet: Option<crate::health::FleetStatus>,
+}
+
+/// One drained pool in `/v1/status`.
+#[derive(Serialize)]
+struct PoolDrainStatus {
+    record: String,
+    pool: String,
+    since: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    by: String,
+    /// False when the served configuration has no such pool (the drain waits for one).
+    known: bool,
 }
 
 #[derive(Serialize)]
@@ -150,6 +170,21 @@ async fn status(State(a): State<Admin>) -> Response {
         last_reload: load.last_reload,
         zones,
         targets: a.monitor.status(),
+        pools_drained: a
+            .monitor
+            .pools_drained()
+            .into_iter()
+            .map(|(k, d, known)| PoolDrainStatus {
+                record: k.record,
+                pool: k.pool,
+                since: humantime::format_rfc3339_millis(
+                    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(d.at_ms),
+                )
+                .to_string(),
+                by: d.by,
+                known,
+            })
+            .collect(),
         fleet: a.monitor.fleet_status(),
     })
     .into_response()
@@ -259,11 +294,109 @@ async fn set_drain(a: Admin, headers: HeaderMap, address: String, on: bool) -> R
         Ok(()) => {
             Json(serde_json::json!({ "ok": true, "address": addr, "drained": on })).into_response()
         }
-        Err(e @ crate::health::DrainError::UnknownTarget(_)) => {
+        Err(e) => drain_error(e),
+    }
+}
+
+fn drain_error(e: DrainError) -> Response {
+    match e {
+        DrainError::UnknownTarget(_) | DrainError::UnknownPool { .. } => {
             error(StatusCode::NOT_FOUND, e.to_string())
         }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        DrainError::Save(_) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// `POST /v1/targets/{address}/weight` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightBody {
+    weight: f64,
+    /// Seconds; 0 (the default) applies the weight at once.
+    #[serde(default)]
+    over: f64,
+}
+
+/// `POST /v1/targets/{address}/weight`: ramps the target's share of answers to `weight`
+/// over `over` seconds.
+async fn weight(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(r) = a.refuse(&headers) {
+        return r;
+    }
+    let Ok(addr) = address.parse::<IpAddr>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("`{address}` is not an IP address"),
+        );
+    };
+    let b: WeightBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("expected JSON {{\"weight\": 0..1, \"over\": SECONDS}}: {e}"),
+            )
+        }
+    };
+    let (weight, over_ms) = match crate::health::Shift::validate(b.weight, b.over) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    match a.monitor.shift(addr, weight, over_ms) {
+        Ok(s) => Json(serde_json::json!({
+            "ok": true,
+            "address": addr,
+            "from": (s.from * 1e4).round() / 1e4,
+            "weight": s.to,
+            "over": over_ms as f64 / 1000.0,
+        }))
+        .into_response(),
+        Err(e) => drain_error(e),
+    }
+}
+
+async fn set_pool_drain(
+    a: Admin,
+    headers: HeaderMap,
+    record: String,
+    pool: String,
+    on: bool,
+) -> Response {
+    if let Some(r) = a.refuse(&headers) {
+        return r;
+    }
+    let key = PoolKey { record, pool };
+    match a.monitor.pool_drain(key.clone(), on) {
+        Ok(()) => Json(serde_json::json!({
+            "ok": true,
+            "record": key.record,
+            "pool": key.pool,
+            "drained": on,
+        }))
+        .into_response(),
+        Err(e) => drain_error(e),
+    }
+}
+
+async fn pool_drain(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Path((record, pool)): Path<(String, String)>,
+) -> Response {
+    set_pool_drain(a, headers, record, pool, true).await
+}
+
+async fn pool_undrain(
+    State(a): State<Admin>,
+    headers: HeaderMap,
+    Path((record, pool)): Path<(String, String)>,
+) -> Response {
+    set_pool_drain(a, headers, record, pool, false).await
 }
 
 async fn drain(

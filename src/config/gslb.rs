@@ -69,6 +69,7 @@ pub(crate) fn compile(
         }
     }
     super::cname_pool::report_loops(drafts, raws, &set, problems);
+    set.number_pools();
     set
 }
 

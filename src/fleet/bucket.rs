@@ -31,6 +31,20 @@ pub const DRAINS: Bucket = Bucket {
     max_age: None,
 };
 
+/// The fleet's gradual shifts: one key per shifted address, the ramp as its value.
+pub const SHIFTS: Bucket = Bucket {
+    name: "gslbd_shifts",
+    description: "gslbd: the fleet's gradual shifts of targets",
+    max_age: None,
+};
+
+/// The fleet's drained pools: one key per drained pool (`<record>.<pool>`).
+pub const POOL_DRAINS: Bucket = Bucket {
+    name: "gslbd_pool_drains",
+    description: "gslbd: the fleet's drained pools",
+    max_age: None,
+};
+
 /// Every node's description: version, configuration generation and fingerprint; a node
 /// silent for ten minutes is forgotten.
 pub const NODES: Bucket = Bucket {

@@ -15,8 +15,10 @@ use super::drains;
 use super::member::Member;
 use super::nodes::NodeInfo;
 use super::probe_set::ProbeSet;
+use super::settings;
 use super::state::{now_ms, FleetState};
 use super::votes::NodeVotes;
+use super::{pool_drains, shifts};
 
 /// Reconnection backoff: doubles from the first to the last. Short, so a node rejoins
 /// within a second or so of NATS coming back.
@@ -103,6 +105,8 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     let votes = timed(bucket::open(&js, &bucket::VOTES)).await?;
     let drains = timed(bucket::open(&js, &bucket::DRAINS)).await?;
     let nodes = timed(bucket::open(&js, &bucket::NODES)).await?;
+    let shifts_bucket = timed(bucket::open(&js, &bucket::SHIFTS)).await?;
+    let pools_bucket = timed(bucket::open(&js, &bucket::POOL_DRAINS)).await?;
     let me = state.key();
     let node = state.config.node.as_str();
     let mut votes_watch = watch(&votes).await?;
@@ -113,6 +117,12 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     timed(drains::push(&drains, member.as_ref(), node)).await?;
     let mut drains_watch = watch_changes(&drains).await?;
     member.fleet_drains(timed(drains::list(&drains)).await?);
+    // Shifts and pool drains the same way.
+    timed(push_settings(&shifts_bucket, &pools_bucket, member)).await?;
+    let mut shifts_watch = watch_changes(&shifts_bucket).await?;
+    let mut pools_watch = watch_changes(&pools_bucket).await?;
+    member.fleet_shifts(timed(settings::list(&shifts_bucket, &shifts::KIND)).await?);
+    member.fleet_pool_drains(timed(settings::list(&pools_bucket, &pool_drains::KIND)).await?);
     let mut published = None;
     timed(publish_votes(&votes, &me, member.as_ref(), &mut published)).await?;
     timed(describe(&nodes, state)).await?;
@@ -179,6 +189,16 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
                     None => tracing::debug!(key = %e.key, "fleet: not a drain key; ignored"),
                 }
             }
+            e = shifts_watch.next() => {
+                if let Some((addr, shift)) = settings::change(&shifts::KIND, &entry(e)?) {
+                    member.fleet_shift(addr, shift);
+                }
+            }
+            e = pools_watch.next() => {
+                if let Some((key, drained)) = settings::change(&pool_drains::KIND, &entry(e)?) {
+                    member.fleet_pool_drain(key, drained);
+                }
+            }
             e = nodes_watch.next() => {
                 let e = entry(e)?;
                 let mut nodes = state.nodes.lock().unwrap();
@@ -200,6 +220,7 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
             }
             _ = state.drains_changed.notified() => {
                 timed(drains::push(&drains, member.as_ref(), node)).await?;
+                timed(push_settings(&shifts_bucket, &pools_bucket, member)).await?;
             }
             _ = tokio::time::sleep_until(next_description) => {
                 timed(describe(&nodes, state)).await?;
@@ -234,6 +255,28 @@ async fn publish_votes(
         .await
         .map(|_| ())
         .map_err(|e| format!("publishing votes: {e}"))
+}
+
+/// Publishes the shifts and pool drains made through this node and not yet published.
+async fn push_settings(
+    shifts_bucket: &kv::Store,
+    pools_bucket: &kv::Store,
+    member: &Arc<dyn Member>,
+) -> Result<(), String> {
+    settings::push(
+        shifts_bucket,
+        &shifts::KIND,
+        member.pending_shifts(),
+        |k, v| member.shift_published(k, v),
+    )
+    .await?;
+    settings::push(
+        pools_bucket,
+        &pool_drains::KIND,
+        member.pending_pool_drains(),
+        |k, v| member.pool_drain_published(k, v),
+    )
+    .await
 }
 
 /// Publishes this node's description.

@@ -4,13 +4,18 @@
 pub mod bucket;
 pub mod drains;
 pub mod fingerprint;
+pub mod ledger;
 pub mod link;
 pub mod member;
 pub mod nodes;
+pub mod pool_drains;
 pub mod probe_set;
+pub mod settings;
+pub mod shifts;
 pub mod state;
 pub mod votes;
 
+pub use ledger::Ledger;
 pub use member::Member;
 pub use nodes::{FleetView, Loaded};
 pub use probe_set::{probe_id, ProbeSet};

@@ -37,7 +37,7 @@ pub struct FleetState {
     pub connected: AtomicBool,
     /// Poked by the monitor when one of this node's verdicts flips.
     pub own_changed: Notify,
-    /// Poked when a drain or undrain is made through this node's API.
+    /// Poked when a drain, pool drain or shift is made through this node's API.
     pub drains_changed: Notify,
     /// Poked when this node loaded a new configuration.
     pub loaded_changed: Notify,

@@ -1,12 +1,16 @@
 //! The monitor's part in a fleet: it joins through the NATS link, publishes its own votes,
-//! takes the fleet's verdicts and drains, and describes the fleet for the admin API.
+//! takes the fleet's verdicts, drains, pool drains and shifts, and describes the fleet for
+//! the admin API.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use super::monitor::{fmt_time, Inner, Monitor};
+use super::pool_drains::{Drained, PoolKey};
+use super::shifts::Shift;
+use super::state_file::Manual;
 use super::status::{FleetStatus, NodeVote, PeerStatus, TargetFleet};
 use crate::fleet::nodes::{Heard, Me};
 use crate::fleet::{
@@ -90,6 +94,43 @@ impl Inner {
 /// The monitor as the link sees it; it does not keep the monitor alive.
 struct Handle(Weak<Inner>);
 
+impl Handle {
+    /// `f` of the settings made by hand, while the monitor lives.
+    fn read<T>(&self, f: impl FnOnce(&Manual) -> T) -> Option<T> {
+        let inner = self.0.upgrade()?;
+        let manual = inner.manual.lock().unwrap();
+        Some(f(&manual))
+    }
+
+    /// Changes the settings made by hand with `f`, which says whether anything changed and
+    /// whether answers can change with it; saves them, and rebuilds the view when answers
+    /// can change. True when something changed.
+    fn change(&self, f: impl FnOnce(&mut Manual) -> (bool, bool)) -> bool {
+        let Some(inner) = self.0.upgrade() else {
+            return false;
+        };
+        let (changed, answers) = {
+            let mut manual = inner.manual.lock().unwrap();
+            let (changed, answers) = f(&mut manual);
+            if changed {
+                manual.save_or_log();
+            }
+            (changed, answers)
+        };
+        if changed && answers {
+            inner.publish();
+        }
+        changed
+    }
+
+    /// A shift changed: the ramp loop follows it.
+    fn shifts_changed(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.shifts_changed.notify_one();
+        }
+    }
+}
+
 impl Member for Handle {
     fn own_votes(&self) -> (Arc<ProbeSet>, NodeVotes) {
         let Some(inner) = self.0.upgrade() else {
@@ -114,35 +155,77 @@ impl Member for Handle {
     }
 
     fn pending_drains(&self) -> Vec<(IpAddr, bool)> {
-        self.0
-            .upgrade()
-            .map(|i| i.drains.lock().unwrap().pending())
+        self.read(|m| m.drains.pending())
             .unwrap_or_default()
+            .into_iter()
+            .map(|(a, d)| (a, d.is_some()))
+            .collect()
     }
 
     fn drain_published(&self, addr: IpAddr, drained: bool) {
-        if let Some(inner) = self.0.upgrade() {
-            inner.drains.lock().unwrap().published(addr, drained);
-        }
+        self.change(|m| (m.drains.published(&addr, &drained.then_some(())), false));
     }
 
     fn fleet_drains(&self, all: BTreeSet<IpAddr>) {
-        if let Some(inner) = self.0.upgrade() {
-            let changed = inner.drains.lock().unwrap().replace(all);
-            if changed {
-                tracing::info!("fleet: drains read from the fleet");
-                inner.publish();
-            }
+        let all = all.into_iter().map(|a| (a, ())).collect();
+        if self.change(|m| (m.drains.replace(all), true)) {
+            tracing::info!("fleet: drains read from the fleet");
         }
     }
 
     fn fleet_drain(&self, addr: IpAddr, drained: bool) {
-        if let Some(inner) = self.0.upgrade() {
-            let changed = inner.drains.lock().unwrap().apply(addr, drained);
-            if changed {
-                tracing::info!(target_addr = %addr, drained, "fleet: drain changed by another node");
-                inner.publish();
-            }
+        if self.change(|m| (m.drains.apply(addr, drained.then_some(())), true)) {
+            tracing::info!(target_addr = %addr, drained, "fleet: drain changed by another node");
+        }
+    }
+
+    fn pending_shifts(&self) -> Vec<(IpAddr, Option<Shift>)> {
+        self.read(|m| m.shifts.pending()).unwrap_or_default()
+    }
+
+    fn shift_published(&self, addr: &IpAddr, shift: &Option<Shift>) {
+        self.change(|m| (m.shifts.published(addr, shift), false));
+    }
+
+    fn fleet_shifts(&self, all: BTreeMap<IpAddr, Shift>) {
+        if self.change(|m| (m.shifts.replace(all), true)) {
+            tracing::info!("fleet: shifts read from the fleet");
+            self.shifts_changed();
+        }
+    }
+
+    fn fleet_shift(&self, addr: IpAddr, shift: Option<Shift>) {
+        let to = shift.as_ref().map(|s| s.to);
+        if self.change(|m| (m.shifts.apply(addr, shift), true)) {
+            tracing::info!(target_addr = %addr, to, "fleet: shift changed by another node");
+            self.shifts_changed();
+        }
+    }
+
+    fn pending_pool_drains(&self) -> Vec<(PoolKey, Option<Drained>)> {
+        self.read(|m| m.pools.pending()).unwrap_or_default()
+    }
+
+    fn pool_drain_published(&self, key: &PoolKey, drained: &Option<Drained>) {
+        self.change(|m| (m.pools.published(key, drained), false));
+    }
+
+    fn fleet_pool_drains(&self, all: BTreeMap<PoolKey, Drained>) {
+        if self.change(|m| (m.pools.replace(all), true)) {
+            tracing::info!("fleet: pool drains read from the fleet");
+        }
+    }
+
+    fn fleet_pool_drain(&self, key: PoolKey, drained: Option<Drained>) {
+        let on = drained.is_some();
+        let (record, pool) = (key.record.clone(), key.pool.clone());
+        if self.change(|m| (m.pools.apply(key, drained), true)) {
+            tracing::info!(
+                record,
+                pool,
+                drained = on,
+                "fleet: pool drain changed by another node"
+            );
         }
     }
 }

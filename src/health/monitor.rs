@@ -1,20 +1,22 @@
 //! The health monitor: one probe task per distinct (address, check), their rise/fall state,
-//! manual drains, and publication of the health view next to the snapshot it belongs to.
-//! Its part in a fleet (votes, fleet-wide drains) is in `member.rs`.
+//! and publication of the health view next to the snapshot it belongs to, with what was set
+//! by hand (drains, pool drains, shifts: `drains.rs`, `pool_drains.rs`, `shifts.rs`). Its
+//! part in a fleet (votes, fleet-wide settings) is in `member.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use super::drains::{DrainError, Drains};
 use super::probe::{NetProbe, Probe};
 use super::source::ProbeSource;
 use super::state::ProbeState;
+use super::state_file::Manual;
 use super::status::TargetStatus;
-use super::view::HealthView;
+use super::view::{HealthView, Share};
 use crate::fleet::{now_ms, FleetHealth, FleetState};
 use crate::gslb::CheckSpec;
 use crate::metrics::Metrics;
@@ -34,7 +36,12 @@ pub(super) struct Inner {
     pub(super) shared: Arc<Shared>,
     metrics: Arc<Metrics>,
     pub(super) probes: Mutex<HashMap<ProbeKey, Entry>>,
-    pub(super) drains: Mutex<Drains>,
+    /// Drains, pool drains and shifts, and the state file they are saved in.
+    pub(super) manual: Mutex<Manual>,
+    /// Poked when a shift changes, so the ramp loop rebuilds the view while it ramps.
+    pub(super) shifts_changed: Arc<tokio::sync::Notify>,
+    /// Whether the ramp loop runs (started by the first `install`).
+    ramp_started: AtomicBool,
     /// The local addresses probes connect from.
     source: ProbeSource,
     /// The fleet this node belongs to, when it runs with `--fleet`.
@@ -50,15 +57,17 @@ pub struct Monitor {
 }
 
 impl Monitor {
-    /// A monitor publishing into `shared`, its probes connecting from `source`. Drains are
-    /// read from `state_file` when it exists.
+    /// A monitor publishing into `shared`, its probes connecting from `source`. Drains,
+    /// pool drains and shifts are read from `state_file` when it exists.
     pub fn new(shared: Arc<Shared>, state_file: Option<PathBuf>, source: ProbeSource) -> Self {
         Monitor {
             inner: Arc::new(Inner {
                 metrics: shared.metrics.clone(),
                 shared,
                 probes: Mutex::new(HashMap::new()),
-                drains: Mutex::new(Drains::load(state_file)),
+                manual: Mutex::new(Manual::load(state_file)),
+                shifts_changed: Arc::new(tokio::sync::Notify::new()),
+                ramp_started: AtomicBool::new(false),
                 source,
                 fleet: Mutex::new(None),
                 own: Mutex::new(None),
@@ -95,6 +104,9 @@ impl Monitor {
             }
         }
         let inner = &self.inner;
+        if !inner.ramp_started.swap(true, Ordering::Relaxed) {
+            tokio::spawn(super::shifts::ramp_loop(Arc::downgrade(inner)));
+        }
         if let Some(f) = inner.fleet.lock().unwrap().as_ref() {
             f.set_shortest_interval(snapshot.gslb.probes.iter().map(|p| p.check.interval).min());
         }
@@ -125,42 +137,19 @@ impl Monitor {
         handle.abort_handle()
     }
 
-    /// Takes `addr` out of every answer until undrained.
-    pub fn drain(&self, addr: IpAddr, on: bool) -> Result<(), DrainError> {
-        let snap = self.inner.shared.snapshot();
-        let known = snap
-            .gslb
-            .records
-            .iter()
-            .flat_map(|r| r.pools.iter())
-            .flat_map(|p| p.targets.iter())
-            .any(|t| t.addr == addr);
-        if on && !known {
-            return Err(DrainError::UnknownTarget(addr));
-        }
-        let fleet = self.fleet();
-        self.inner
-            .drains
-            .lock()
-            .unwrap()
-            .set(addr, on, fleet.is_some())?;
-        self.inner.publish();
-        if let Some(f) = fleet {
-            f.drains_changed.notify_one();
-        }
-        tracing::info!(target_addr = %addr, drained = on, "drain changed by the admin API");
-        Ok(())
-    }
-
-    pub fn drained(&self) -> Vec<IpAddr> {
-        self.inner.drains.lock().unwrap().iter().copied().collect()
-    }
-
     /// Every target of the served snapshot with its health.
     pub fn status(&self) -> Vec<TargetStatus> {
         let snap = self.inner.shared.snapshot();
         let probes = self.inner.probes.lock().unwrap();
-        let drained = self.inner.drains.lock().unwrap();
+        let manual = self.inner.manual.lock().unwrap();
+        let now = now_ms();
+        let shift = |addr: &IpAddr| {
+            let s = manual
+                .shifts
+                .get(addr)
+                .filter(|s| !s.finished_restore(now))?;
+            Some(super::status::ShiftStatus::new(s, now))
+        };
         let mut rows: Vec<TargetStatus> = Vec::new();
         let mut unchecked: BTreeSet<IpAddr> = BTreeSet::new();
         for t in snap
@@ -177,7 +166,6 @@ impl Monitor {
         let fleet = self.fleet();
         let own = fleet.as_ref().map(|_| self.inner.own_probes(&snap));
         let mut votes = fleet.as_ref().map(|f| f.votes.lock().unwrap());
-        let now = now_ms();
         for (j, p) in snap.gslb.probes.iter().enumerate() {
             let st = probes
                 .get(&(p.addr, p.check.clone()))
@@ -189,7 +177,7 @@ impl Monitor {
                 }
                 _ => None,
             };
-            let state = match (&st, drained.contains(&p.addr)) {
+            let state = match (&st, manual.drains.contains(&p.addr)) {
                 (_, true) => "drained",
                 (Some(s), _) if !s.up => "down",
                 _ => "up",
@@ -206,13 +194,14 @@ impl Monitor {
                 probe_up: own_up,
                 error: st.and_then(|s| s.last_error),
                 fleet: fleet_row,
+                shift: shift(&p.addr),
             });
         }
         for addr in unchecked {
             rows.push(TargetStatus {
                 address: addr,
                 check: None,
-                state: if drained.contains(&addr) {
+                state: if manual.drains.contains(&addr) {
                     "drained"
                 } else {
                     "up"
@@ -222,6 +211,7 @@ impl Monitor {
                 error: None,
                 probe_up: true,
                 fleet: None,
+                shift: shift(&addr),
             });
         }
         rows.sort_by(|a, b| (a.address, &a.check).cmp(&(b.address, &b.check)));
@@ -256,10 +246,14 @@ impl Inner {
             Some(f) => self.quorum(&f, snap, &own_up),
             None => own_up,
         };
+        let manual = self.manual.lock().unwrap();
+        let now = now_ms();
         HealthView {
             up,
-            drained: self.drains.lock().unwrap().iter().copied().collect(),
+            drained: manual.drains.iter().map(|(a, _)| *a).collect(),
             decided_by,
+            shares: shares_at(&manual, now),
+            pool_drained: super::pool_drains::drained_ids(&snap.gslb, &manual.pools),
         }
     }
 
@@ -277,6 +271,19 @@ impl Inner {
             .collect()
     }
 
+    /// Publishes the view being served with the shares of this moment: what a ramping
+    /// shift needs, without asking every probe again.
+    pub(super) fn publish_shares(&self) {
+        self.shared.update(|cur| {
+            let mut health = (*cur.health).clone();
+            health.shares = shares_at(&self.manual.lock().unwrap(), now_ms());
+            Serving {
+                snapshot: cur.snapshot.clone(),
+                health: Arc::new(health),
+            }
+        });
+    }
+
     /// Publishes a fresh health view for the snapshot being served.
     pub(super) fn publish(&self) {
         self.shared.update(|cur| Serving {
@@ -284,6 +291,17 @@ impl Inner {
             health: Arc::new(self.view_for(&cur.snapshot)),
         });
     }
+}
+
+/// The shares of the shifted targets at `now_ms`, sorted by address as the ledger is; a
+/// shift back to 1 that has arrived is no shift at all.
+fn shares_at(manual: &Manual, now_ms: u64) -> Vec<(IpAddr, Share)> {
+    manual
+        .shifts
+        .iter()
+        .map(|(a, s)| (*a, Share::from_f64(s.share_at(now_ms))))
+        .filter(|(_, s)| *s != Share::FULL)
+        .collect()
 }
 
 pub(super) fn fmt_time(t: SystemTime) -> String {

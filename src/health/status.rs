@@ -22,6 +22,44 @@ pub struct TargetStatus {
     /// In a fleet: the verdict the answers follow and every node's vote behind it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<TargetFleet>,
+    /// A gradual shift of this target (spec §11): its share now and its ramp.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<ShiftStatus>,
+}
+
+/// A target's gradual shift as `/v1/status` shows it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ShiftStatus {
+    /// The share of answers it keeps now (0..1).
+    pub share: f64,
+    pub from: f64,
+    pub to: f64,
+    pub started: String,
+    pub ends: String,
+    /// Whether the share still moves.
+    pub ramping: bool,
+    /// The node whose API made it (in a fleet).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub by: String,
+}
+
+impl ShiftStatus {
+    pub fn new(s: &super::shifts::Shift, now_ms: u64) -> Self {
+        let at = |ms: u64| {
+            super::monitor::fmt_time(
+                std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms),
+            )
+        };
+        ShiftStatus {
+            share: (s.share_at(now_ms) * 1e4).round() / 1e4,
+            from: s.from,
+            to: s.to,
+            started: at(s.start_ms),
+            ends: at(s.end_ms()),
+            ramping: s.ramping(now_ms),
+            by: s.by.clone(),
+        }
+    }
 }
 
 /// A checked target's health as the fleet sees it (`/v1/status`).

@@ -147,7 +147,7 @@ pub fn select(
 
     let mut chosen = None;
     for &(p, _) in &order {
-        if let Some(usable) = answer_of(health, &rec.pools[p], v6) {
+        if let Some(usable) = answer_of(health, rec, &rec.pools[p], v6, rotation, client) {
             chosen = Some((p, usable));
             break;
         }
@@ -189,7 +189,7 @@ pub fn select(
         None => None,
     };
     let (pool, targets) = match chosen {
-        Some((p, usable)) => (Some(p), ordered(rec, p, usable, rotation, client)),
+        Some((p, usable)) => (Some(p), ordered(health, rec, p, usable, rotation, client)),
         None => (None, Order::new()),
     };
     let sel = Selection {
@@ -202,7 +202,16 @@ pub fn select(
     };
     if let Some(t) = trace {
         let info = snap.geo.classify(client, rec.needs);
-        t.fill(snap, health, rec, &info, &matches, &order, &sel, v6);
+        t.fill(
+            snap,
+            health,
+            rec,
+            &info,
+            &matches,
+            &order,
+            &sel,
+            (v6, rotation, client),
+        );
     }
     sel
 }
@@ -222,7 +231,7 @@ fn first_usable(
     let mut first = None;
     let (p, usable, decided_by) = order::walk(rec, at.matches, at.here, |p, _, root| {
         first.get_or_insert(p);
-        match answer_of(health, &rec.pools[p], v6) {
+        match answer_of(health, rec, &rec.pools[p], v6, rotation, at.addr) {
             Some(usable) => ControlFlow::Break((p, usable, root)),
             None => ControlFlow::Continue(()),
         }
@@ -230,7 +239,7 @@ fn first_usable(
     Some(Selection {
         degraded: degraded(health, rec, p, first.unwrap_or(p), v6),
         pool: Some(p),
-        targets: ordered(rec, p, usable, rotation, at.addr),
+        targets: ordered(health, rec, p, usable, rotation, at.addr),
         // A pool answers this family, so the answer can depend on the client.
         scope: scope_for(rec, at, decided_by),
         decided_by,
@@ -267,7 +276,14 @@ fn scope_for(rec: &GslbRecord, at: &Client<'_>, root: Specificity) -> u8 {
 }
 
 /// The answer order of pool `p`'s usable targets under the record's policy.
-fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpAddr) -> Order {
+fn ordered(
+    health: &HealthView,
+    rec: &GslbRecord,
+    p: usize,
+    usable: Order,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
     policy::order(
         rec.policy,
         &rec.pools[p],
@@ -275,26 +291,74 @@ fn ordered(rec: &GslbRecord, p: usize, usable: Order, rotation: u64, client: IpA
         rotation,
         client,
         rec.max_answers,
+        health,
     )
 }
 
 /// What `pool` answers this query with, if it can: its usable targets of the queried family
-/// (at least one), or, for a CNAME pool, no targets (the handler answers the alias).
+/// (at least one; see [`usable`]), or, for a CNAME pool, no targets (the handler answers the
+/// alias). A pool drained by hand answers nothing.
 #[inline]
-fn answer_of(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Option<Order> {
+fn answer_of(
+    health: &HealthView,
+    rec: &GslbRecord,
+    pool: &crate::gslb::Pool,
+    v6: bool,
+    rotation: u64,
+    client: IpAddr,
+) -> Option<Order> {
+    if health.pool_drained(pool) {
+        return None;
+    }
     if pool.cname.is_some() {
         return Some(Order::new());
     }
-    let usable = usable(health, pool, v6);
+    let usable = usable(health, rec, pool, v6, rotation, client);
     (!usable.is_empty()).then_some(usable)
 }
 
-/// The usable targets of `pool` that answer the queried family, in listed order.
-fn usable(health: &HealthView, pool: &crate::gslb::Pool, v6: bool) -> Order {
+/// The usable targets of `pool` that answer the queried family, in listed order: none when
+/// the pool is drained by hand; without the shifted targets this query's draw takes out
+/// (spec §11, see [`policy::kept`]). A pool whose every usable target is drawn out counts
+/// as having none for this query, so the next pool in order answers.
+fn usable(
+    health: &HealthView,
+    rec: &GslbRecord,
+    pool: &crate::gslb::Pool,
+    v6: bool,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
+    if health.any_share() {
+        return usable_shifted(health, rec, pool, v6, rotation, client);
+    }
     pool.family(v6)
         .iter()
         .copied()
         .filter(|&i| health.usable(&pool.targets[i as usize]))
+        .collect()
+}
+
+/// [`usable`] while some target is shifted: out of line, so the common case stays small.
+#[inline(never)]
+fn usable_shifted(
+    health: &HealthView,
+    rec: &GslbRecord,
+    pool: &crate::gslb::Pool,
+    v6: bool,
+    rotation: u64,
+    client: IpAddr,
+) -> Order {
+    pool.family(v6)
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let t = &pool.targets[i as usize];
+            health.usable(t)
+                && health
+                    .share(&t.addr)
+                    .is_none_or(|s| policy::kept(rec.policy, s, rotation, client, t.addr))
+        })
         .collect()
 }
 

@@ -326,3 +326,4 @@ mod cname;
 mod degraded;
 mod nearest;
 mod props;
+mod shift;

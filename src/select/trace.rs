@@ -89,6 +89,10 @@ pub struct PoolTried {
     pub distance_km: Option<f64>,
     /// `chosen`, `chosen (all down: serve_all)`, or why it was skipped.
     pub outcome: String,
+    /// Drained by hand (`/v1/pools/{record}/{pool}/drain`): skipped as if it had no usable
+    /// target.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub drained: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +101,12 @@ pub struct TargetTried {
     pub health: TargetHealth,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    /// A shifted target's share of answers (spec §11); absent when it keeps it whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// True when this query's draw took the shifted target out of the answer.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shifted_out: bool,
 }
 
 impl Trace {
@@ -119,7 +129,7 @@ impl Trace {
         matches: &[(RegionMatch, usize)],
         order: &[(usize, Reason)],
         sel: &Selection,
-        v6: bool,
+        (v6, rotation, client): (bool, u64, IpAddr),
     ) {
         let geo = &snap.geo;
         let here = if rec.nearest.is_empty() {
@@ -174,12 +184,20 @@ impl Trace {
                     .targets
                     .iter()
                     .filter(|t| t.addr.is_ipv6() == v6)
-                    .map(|t| TargetTried {
-                        address: t.addr,
-                        health: health.state(t),
-                        check: t.probe.map(|i| snap.gslb.probes[i].check_name.clone()),
+                    .map(|t| {
+                        let share = health.share(&t.addr);
+                        TargetTried {
+                            address: t.addr,
+                            health: health.state(t),
+                            check: t.probe.map(|i| snap.gslb.probes[i].check_name.clone()),
+                            share: share.map(|s| s.as_f64()),
+                            shifted_out: share.is_some_and(|s| {
+                                !super::policy::kept(rec.policy, s, rotation, client, t.addr)
+                            }),
+                        }
                     })
                     .collect();
+                let drained = health.pool_drained(pool);
                 let outcome = if decided {
                     "not needed".to_string()
                 } else if sel.pool == Some(p) {
@@ -191,8 +209,15 @@ impl Trace {
                         (Some(c), false) => format!("chosen: CNAME {}", c.target),
                         (None, false) => "chosen".to_string(),
                     }
+                } else if drained {
+                    "skipped: pool drained".to_string()
                 } else if targets.is_empty() {
                     format!("skipped: no {family} targets")
+                } else if targets
+                    .iter()
+                    .any(|t| t.health == TargetHealth::Up && t.shifted_out)
+                {
+                    format!("skipped: every healthy {family} target shifted out of this answer")
                 } else {
                     format!("skipped: no healthy {family} target")
                 };
@@ -210,6 +235,7 @@ impl Trace {
                         .and_then(|(h, _)| Some(h?.distance_km(pool.coordinates.as_ref()?)))
                         .map(|d| (d * 10.0).round() / 10.0),
                     outcome,
+                    drained,
                 }
             })
             .collect();
@@ -301,7 +327,12 @@ impl fmt::Display for Trace {
                     TargetHealth::Down => "down",
                     TargetHealth::Drained => "drained",
                 };
-                writeln!(f, "    {} {health}{check}", t.address)?;
+                let share = match (t.share, t.shifted_out) {
+                    (Some(s), true) => format!(" share {s:.3}, shifted out of this answer"),
+                    (Some(s), false) => format!(" share {s:.3}"),
+                    (None, _) => String::new(),
+                };
+                writeln!(f, "    {} {health}{check}{share}", t.address)?;
             }
         }
         write!(f, "decided by: {}", self.decided_by)?;

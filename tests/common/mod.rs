@@ -189,6 +189,17 @@ impl Server {
         s
     }
 
+    /// One HTTP/1.1 request with a JSON `body` to the admin API: (status, body).
+    pub fn http_body(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        http_request_with_body(self.admin_addr(), method, path, token, body)
+    }
+
     /// The admin API address (start with `--admin 127.0.0.1:0`).
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin
@@ -697,6 +708,17 @@ pub fn http_request(
     path: &str,
     token: Option<&str>,
 ) -> (u16, String) {
+    http_request_with_body(addr, method, path, token, "")
+}
+
+/// Like `http_request`, sending `body` (JSON) with the request.
+pub fn http_request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("connect to admin API {addr}: {e}"));
@@ -708,7 +730,9 @@ pub fn http_request(
         .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut raw = Vec::new();
