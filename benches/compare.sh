@@ -438,7 +438,7 @@ for (server, workload, window), r in rows.items():
             by_round[(server, workload, x.get("round"))] = float(x["cpu_us"])
 new = {"wild", "referral", "geo-wild", "nx"}
 present = sorted({k[1] for k in by_round})
-if new & set(present):
+if new & set(present) or any(k[0] == "gslbd_base" for k in by_round):
     order = [w for w in ("static", "wild", "referral", "nx", "geo", "geo-wild") if w in present]
     servers = [s for s in ("gslbd", "gslbd_base", "gslbd_signed", "gdnsd", "knot", "knot_signed")
                if any(k[0] == s for k in by_round)]

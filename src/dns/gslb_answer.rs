@@ -37,6 +37,8 @@ pub(super) struct Place<'a, 'w, 'c> {
 
 /// Selects for `rec` and writes the answer.
 #[allow(clippy::too_many_arguments)]
+// Out of line: the static answers of `handler::answer` stay small enough to inline.
+#[inline(never)]
 pub(super) fn answer<'s>(
     snap: &'s Snapshot,
     health: &HealthView,
