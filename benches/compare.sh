@@ -456,14 +456,15 @@ if new & set(present) or any(k[0] == "gslbd_base" for k in by_round):
     for s in servers:
         cells = [spread([v for k, v in by_round.items() if k[:2] == (s, w)], ".3f") for w in order]
         print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
-    print()
-    print("per-round ratios, median [min-max]")
     pairs = [("wild", "static"), ("referral", "static"), ("nx", "static"), ("geo-wild", "geo")]
     pairs = [(a, b) for a, b in pairs if a in present and b in present]
-    print(f"{'server':12} " + " ".join(f"{a + '/' + b:>23}" for a, b in pairs))
-    for s in servers:
-        cells = [spread(ratios((s, a), (s, b)), ".3f") for a, b in pairs]
-        print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
+    if pairs:
+        print()
+        print("per-round ratios, median [min-max]")
+        print(f"{'server':12} " + " ".join(f"{a + '/' + b:>23}" for a, b in pairs))
+        for s in servers:
+            cells = [spread(ratios((s, a), (s, b)), ".3f") for a, b in pairs]
+            print(f"{s:12} " + " ".join(f"{c:>23}" for c in cells))
     print()
     print(f"{'':25} " + " ".join(f"{w:>23}" for w in order))
     for a, b in (("gslbd", "gslbd_base"), ("gslbd", "gdnsd"), ("gslbd", "knot"),

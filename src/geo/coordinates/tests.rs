@@ -7,16 +7,7 @@ use ipnet::IpNet;
 use maxminddb::Reader;
 
 use super::{CoordinateDb, Point};
-use crate::geo::location::tests::{block, samples};
-
-const CITY_DB: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/geo/testdata/GeoLite2-City-Test.mmdb"
-);
-const COUNTRY_DB: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/geo/testdata/GeoLite2-Country-Test.mmdb"
-);
+use crate::geo::location::tests::{block, samples, CITY_DB, COUNTRY_DB};
 
 /// What `maxminddb` decodes as `location` for `addr`, in 10⁻⁶ degrees.
 fn reference(reader: &Reader<Vec<u8>>, addr: IpAddr) -> Option<(i64, i64)> {

@@ -13,11 +13,11 @@ use super::{Location, LocationDb, RawLocation, SubdivisionCode};
 use crate::geo::error::GeoError;
 use crate::geo::testdb::{write_location_db, write_location_db_v4, LocationSpec, TempDir};
 
-const CITY_DB: &str = concat!(
+pub(crate) const CITY_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/geo/testdata/GeoLite2-City-Test.mmdb"
 );
-const COUNTRY_DB: &str = concat!(
+pub(crate) const COUNTRY_DB: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/geo/testdata/GeoLite2-Country-Test.mmdb"
 );
