@@ -84,15 +84,17 @@ pub fn spawn_workers(
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name(format!("udp-{i}"))
-                .spawn(move || worker(sock, &shared, &stop, busy_poll))
+                .spawn(move || worker(i, sock, &shared, &stop, busy_poll))
         })
         .collect()
 }
 
-fn worker(sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Duration) {
+fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Duration) {
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     let mut batch = Batch::new(&sock, wildcard);
-    let mut rotation = 0u64;
+    // Each thread starts its rotation elsewhere, so that the per-query draws of gradual
+    // shifts (and round-robin starts) on different threads are not in step.
+    let mut rotation = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
     let mut sigs = crate::dnssec::SigCache::default();
