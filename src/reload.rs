@@ -68,14 +68,20 @@ pub struct ReloadOutcome {
     pub problems: Vec<String>,
 }
 
-/// The latest reload attempt, for `/v1/status`.
+/// One reload attempt, for `/v1/status` (`last_reload`, and the history in `reloads`).
 #[derive(Debug, Clone, Serialize)]
 pub struct LastReload {
     pub ok: bool,
     pub at: String,
     pub trigger: &'static str,
+    /// The generation the reload installed (absent when it failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
     pub problems: Vec<String>,
 }
+
+/// How many reload attempts `/v1/status` keeps in `reloads`.
+pub const RELOAD_HISTORY: usize = 20;
 
 /// What `/v1/status` shows about loading.
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +89,8 @@ pub struct LoadStatus {
     pub generation: u64,
     pub loaded_at: String,
     pub last_reload: Option<LastReload>,
+    /// The last reload attempts, newest first (at most [`RELOAD_HISTORY`]).
+    pub reloads: std::collections::VecDeque<LastReload>,
 }
 
 struct Request {
@@ -123,10 +131,20 @@ impl Reloader {
     /// Starts the reloader task. The snapshot being served counts as generation 1.
     pub fn spawn(paths: Paths, shared: Arc<Shared>, monitor: Monitor) -> Reloader {
         let (tx, mut rx) = mpsc::channel::<Request>(64);
+        let loaded_at = now();
         let status = Arc::new(Mutex::new(LoadStatus {
             generation: 1,
-            loaded_at: now(),
+            loaded_at: loaded_at.clone(),
             last_reload: None,
+            // The history starts with the load at start-up, so a console shows since when
+            // the first configuration served.
+            reloads: std::collections::VecDeque::from([LastReload {
+                ok: true,
+                at: loaded_at,
+                trigger: "start",
+                generation: Some(1),
+                problems: Vec::new(),
+            }]),
         }));
         shared
             .metrics
@@ -220,12 +238,19 @@ impl Reloader {
                         }
                     }
                 };
-                st.lock().unwrap().last_reload = Some(LastReload {
-                    ok: outcome.ok,
-                    at: now(),
-                    trigger,
-                    problems: outcome.problems.clone(),
-                });
+                {
+                    let attempt = LastReload {
+                        ok: outcome.ok,
+                        at: now(),
+                        trigger,
+                        generation: outcome.generation,
+                        problems: outcome.problems.clone(),
+                    };
+                    let mut s = st.lock().unwrap();
+                    s.reloads.push_front(attempt.clone());
+                    s.reloads.truncate(RELOAD_HISTORY);
+                    s.last_reload = Some(attempt);
+                }
                 for w in waiting {
                     if let Some(reply) = w.reply {
                         let _ = reply.send(outcome.clone());

@@ -87,28 +87,8 @@ fn http_with_headers(
     path: &str,
     headers: &[&str],
 ) -> (u16, String) {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect_timeout(&admin, Duration::from_secs(5))
-        .expect("connect to the admin API");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\n{extra}Content-Length: 0\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).expect("read HTTP response");
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("bad HTTP response {raw:?}"));
-    (code, body.to_string())
+    let reply = http_exchange(admin, method, path, headers, "");
+    (reply.status, reply.body)
 }
 
 fn parse_time(s: &Value, what: &str) -> SystemTime {
