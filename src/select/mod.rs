@@ -63,27 +63,6 @@ impl Selection {
     }
 }
 
-/// Whether pool `p` answering is degraded, for a record with `ttl_degraded`: `first` is the
-/// client's first pool in order.
-#[inline]
-fn degraded(
-    health: &HealthView,
-    rec: &GslbRecord,
-    p: usize,
-    first: usize,
-    v6: bool,
-) -> Option<Degraded> {
-    rec.ttl_degraded?;
-    if p != first {
-        return Some(Degraded::NotFirstPool);
-    }
-    let pool = &rec.pools[p];
-    pool.family(v6)
-        .iter()
-        .any(|&i| health.state(&pool.targets[i as usize]) == crate::health::TargetHealth::Down)
-        .then_some(Degraded::TargetDown)
-}
-
 /// Why a pool is in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -125,8 +104,15 @@ pub fn select(
         here_scope: located.1,
         addr: client,
     };
+    let pick = Pick {
+        health,
+        rec,
+        v6,
+        rotation,
+        client,
+    };
     if trace.is_none() {
-        if let Some(sel) = first_usable(health, rec, &at, qtype, rotation) {
+        if let Some(sel) = first_usable(&pick, &at) {
             return sel;
         }
     }
@@ -147,7 +133,7 @@ pub fn select(
 
     let mut chosen = None;
     for &(p, _) in &order {
-        if let Some(usable) = answer_of(health, rec, &rec.pools[p], v6, rotation, client) {
+        if let Some(usable) = pick.answer_of(&rec.pools[p]) {
             chosen = Some((p, usable));
             break;
         }
@@ -185,11 +171,11 @@ pub fn select(
     let degraded = match &chosen {
         _ if rec.ttl_degraded.is_none() => None,
         Some(_) if all_down => Some(Degraded::AllDown),
-        Some((p, _)) => degraded(health, rec, *p, order[0].0, v6),
+        Some((p, _)) => pick.degraded(*p, order[0].0),
         None => None,
     };
     let (pool, targets) = match chosen {
-        Some((p, usable)) => (Some(p), ordered(health, rec, p, usable, rotation, client)),
+        Some((p, usable)) => (Some(p), pick.ordered(p, usable)),
         None => (None, Order::new()),
     };
     let sel = Selection {
@@ -220,26 +206,20 @@ pub fn select(
 /// ([`order::walk`], as [`select`] does) and answers from the first pool that can. `None`
 /// when no pool can (the `all_down` cases); [`select`] then takes the long way.
 #[inline]
-fn first_usable(
-    health: &HealthView,
-    rec: &GslbRecord,
-    at: &Client<'_>,
-    qtype: u16,
-    rotation: u64,
-) -> Option<Selection> {
-    let v6 = is_v6(qtype);
+fn first_usable(pick: &Pick<'_>, at: &Client<'_>) -> Option<Selection> {
+    let rec = pick.rec;
     let mut first = None;
     let (p, usable, decided_by) = order::walk(rec, at.matches, at.here, |p, _, root| {
         first.get_or_insert(p);
-        match answer_of(health, rec, &rec.pools[p], v6, rotation, at.addr) {
+        match pick.answer_of(&rec.pools[p]) {
             Some(usable) => ControlFlow::Break((p, usable, root)),
             None => ControlFlow::Continue(()),
         }
     })?;
     Some(Selection {
-        degraded: degraded(health, rec, p, first.unwrap_or(p), v6),
+        degraded: pick.degraded(p, first.unwrap_or(p)),
         pool: Some(p),
-        targets: ordered(health, rec, p, usable, rotation, at.addr),
+        targets: pick.ordered(p, usable),
         // A pool answers this family, so the answer can depend on the client.
         scope: scope_for(rec, at, decided_by),
         decided_by,
@@ -275,91 +255,94 @@ fn scope_for(rec: &GslbRecord, at: &Client<'_>, root: Specificity) -> u8 {
     }
 }
 
-/// The answer order of pool `p`'s usable targets under the record's policy.
-fn ordered(
-    health: &HealthView,
-    rec: &GslbRecord,
-    p: usize,
-    usable: Order,
-    rotation: u64,
-    client: IpAddr,
-) -> Order {
-    policy::order(
-        rec.policy,
-        &rec.pools[p],
-        usable,
-        rotation,
-        client,
-        rec.max_answers,
-        health,
-    )
-}
-
-/// What `pool` answers this query with, if it can: its usable targets of the queried family
-/// (at least one; see [`usable`]), or, for a CNAME pool, no targets (the handler answers the
-/// alias). A pool drained by hand answers nothing.
-#[inline]
-fn answer_of(
-    health: &HealthView,
-    rec: &GslbRecord,
-    pool: &crate::gslb::Pool,
+/// What one query chooses targets with: the record, health, the queried family (`v6`), the
+/// rotation of this query and the client (for shifts' draws and `sticky`).
+#[derive(Clone, Copy)]
+struct Pick<'a> {
+    health: &'a HealthView,
+    rec: &'a GslbRecord,
     v6: bool,
     rotation: u64,
     client: IpAddr,
-) -> Option<Order> {
-    if health.pool_drained(pool) {
-        return None;
-    }
-    if pool.cname.is_some() {
-        return Some(Order::new());
-    }
-    let usable = usable(health, rec, pool, v6, rotation, client);
-    (!usable.is_empty()).then_some(usable)
 }
 
-/// The usable targets of `pool` that answer the queried family, in listed order: none when
-/// the pool is drained by hand; without the shifted targets this query's draw takes out
-/// (spec §11, see [`policy::kept`]). A pool whose every usable target is drawn out counts
-/// as having none for this query, so the next pool in order answers.
-fn usable(
-    health: &HealthView,
-    rec: &GslbRecord,
-    pool: &crate::gslb::Pool,
-    v6: bool,
-    rotation: u64,
-    client: IpAddr,
-) -> Order {
-    if health.any_share() {
-        return usable_shifted(health, rec, pool, v6, rotation, client);
+impl Pick<'_> {
+    /// The answer order of pool `p`'s usable targets under the record's policy.
+    fn ordered(&self, p: usize, usable: Order) -> Order {
+        policy::order(
+            self.rec.policy,
+            &self.rec.pools[p],
+            usable,
+            self.rotation,
+            self.client,
+            self.rec.max_answers,
+            self.health,
+        )
     }
-    pool.family(v6)
-        .iter()
-        .copied()
-        .filter(|&i| health.usable(&pool.targets[i as usize]))
-        .collect()
-}
 
-/// [`usable`] while some target is shifted: out of line, so the common case stays small.
-#[inline(never)]
-fn usable_shifted(
-    health: &HealthView,
-    rec: &GslbRecord,
-    pool: &crate::gslb::Pool,
-    v6: bool,
-    rotation: u64,
-    client: IpAddr,
-) -> Order {
-    pool.family(v6)
-        .iter()
-        .copied()
-        .filter(|&i| {
-            let t = &pool.targets[i as usize];
-            health.usable(t)
-                && health
-                    .share(&t.addr)
-                    .is_none_or(|s| policy::kept(rec.policy, s, rotation, client, t.addr))
-        })
-        .collect()
+    /// What `pool` answers this query with, if it can: its usable targets of the queried
+    /// family (at least one; see [`Pick::usable`]), or, for a CNAME pool, no targets (the
+    /// handler answers the alias). A pool drained by hand answers nothing.
+    #[inline]
+    fn answer_of(&self, pool: &crate::gslb::Pool) -> Option<Order> {
+        if self.health.pool_drained(pool) {
+            return None;
+        }
+        if pool.cname.is_some() {
+            return Some(Order::new());
+        }
+        let usable = self.usable(pool);
+        (!usable.is_empty()).then_some(usable)
+    }
+
+    /// The usable targets of `pool` that answer the queried family, in listed order,
+    /// without the shifted targets this query's draw takes out (spec §11, see
+    /// [`policy::kept`]). A pool whose every usable target is drawn out counts as having
+    /// none for this query, so the next pool in order answers.
+    fn usable(&self, pool: &crate::gslb::Pool) -> Order {
+        if self.health.any_share() {
+            return self.usable_shifted(pool);
+        }
+        pool.family(self.v6)
+            .iter()
+            .copied()
+            .filter(|&i| self.health.usable(&pool.targets[i as usize]))
+            .collect()
+    }
+
+    /// [`Pick::usable`] while some target is shifted: out of line, so the common case
+    /// stays small.
+    #[inline(never)]
+    fn usable_shifted(&self, pool: &crate::gslb::Pool) -> Order {
+        pool.family(self.v6)
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let t = &pool.targets[i as usize];
+                self.health.usable(t)
+                    && self.health.share(&t.addr).is_none_or(|s| {
+                        policy::kept(self.rec.policy, s, self.rotation, self.client, t.addr)
+                    })
+            })
+            .collect()
+    }
+
+    /// Whether pool `p` answering is degraded, for a record with `ttl_degraded`: `first` is
+    /// the client's first pool in order.
+    #[inline]
+    fn degraded(&self, p: usize, first: usize) -> Option<Degraded> {
+        self.rec.ttl_degraded?;
+        if p != first {
+            return Some(Degraded::NotFirstPool);
+        }
+        let pool = &self.rec.pools[p];
+        pool.family(self.v6)
+            .iter()
+            .any(|&i| {
+                self.health.state(&pool.targets[i as usize]) == crate::health::TargetHealth::Down
+            })
+            .then_some(Degraded::TargetDown)
+    }
 }
 
 /// For a fallback reached through other fallbacks, the specificity of the region at the root.
