@@ -84,9 +84,15 @@ enum Command {
         /// Seconds a TCP connection may stay idle between queries before it is closed.
         #[arg(long, default_value_t = 10.0)]
         tcp_idle_timeout: f64,
-        /// Open TCP connections at most; more are closed at once.
+        /// Open TCP connections at most. A newcomer beyond this takes the place of the
+        /// connection that has gone longest without completing a query (one that never
+        /// completed any first).
         #[arg(long, default_value_t = 1024)]
         tcp_max_connections: usize,
+        /// Open TCP connections per client network (/24 for IPv4, /56 for IPv6) at most;
+        /// more are closed at once (0: no cap).
+        #[arg(long, default_value_t = 256)]
+        tcp_max_per_client: u32,
         /// Log one query in every N at INFO (0: no query log).
         #[arg(long, default_value_t = 0)]
         query_log_sample: u64,
@@ -288,6 +294,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             udp_busy_poll,
             tcp_idle_timeout,
             tcp_max_connections,
+            tcp_max_per_client,
             query_log_sample,
             no_watch,
             nsid,
@@ -326,6 +333,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 tcp: gslbd::dns::tcp::TcpLimits {
                     idle: std::time::Duration::from_secs_f64(tcp_idle_timeout),
                     max_connections: tcp_max_connections.max(1),
+                    max_per_client: tcp_max_per_client,
                 },
                 admin: gslbd::admin::parse_listen(&admin).map_err(anyhow::Error::msg)?,
                 admin_token: admin_token.filter(|t| !t.is_empty()),

@@ -1,4 +1,10 @@
-//! TCP serving: length-prefixed queries, pipelined, with an idle timeout and a connection cap.
+//! TCP serving: length-prefixed queries, pipelined, with an idle timeout, a cap per client
+//! network and a global cap that makes room by closing the longest-idle connection
+//! (`table.rs`).
+
+mod table;
+
+pub use table::{ClientNet, ConnTable, Refused};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -6,7 +12,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::handler::{handle, Context, Transport};
@@ -24,8 +30,12 @@ use crate::state::Shared;
 pub struct TcpLimits {
     /// A connection with no complete query for this long is closed.
     pub idle: Duration,
-    /// Connections beyond this many are closed at once.
+    /// Open connections at most; a newcomer beyond this takes the place of the connection
+    /// that has gone longest without completing a query.
     pub max_connections: usize,
+    /// Open connections per client network (/24, /56) at most; more are closed at once.
+    /// 0: no cap.
+    pub max_per_client: u32,
 }
 
 /// Binds a TCP listener (SO_REUSEADDR, IPV6_V6ONLY for IPv6).
@@ -50,7 +60,16 @@ pub async fn serve(
     limits: TcpLimits,
     mut stop: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let table = Arc::new(ConnTable::new(
+        limits.max_connections,
+        limits.max_per_client,
+    ));
+    shared
+        .metrics
+        .tcp_tables
+        .lock()
+        .unwrap()
+        .push(table.clone());
     let cells = shared.metrics.register(true);
     let mut conns = JoinSet::new();
     loop {
@@ -58,16 +77,14 @@ pub async fn serve(
             _ = stop.changed() => break,
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::debug!(%peer, "TCP connection limit reached; closing");
-                    continue;
-                };
+                // Refused: the stream is dropped, which closes it at once.
+                let Ok(place) = table.admit(peer.ip()) else { continue };
                 let shared = shared.clone();
                 let stop = stop.clone();
                 let cells = cells.clone();
                 conns.spawn(async move {
-                    connection(stream, peer, &shared, &cells, limits.idle, stop).await;
-                    drop(permit);
+                    connection(stream, peer, &shared, &cells, limits.idle, stop, &place).await;
+                    drop(place);
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -87,6 +104,7 @@ async fn connection(
     cells: &QueryCells,
     idle: Duration,
     mut stop: watch::Receiver<bool>,
+    place: &table::Admitted,
 ) {
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = stream.into_split();
@@ -104,6 +122,8 @@ async fn connection(
         };
         tokio::select! {
             _ = stop.changed() => return,
+            // Its place was given to a newcomer.
+            _ = place.conn.evicted.notified() => return,
             r = tokio::time::timeout(idle, read) => match r {
                 Ok(Ok(())) => {}
                 _ => return,
@@ -132,6 +152,7 @@ async fn connection(
             return;
         }
         cells.record(&outcome, start.elapsed().as_nanos() as u64);
+        place.answered();
         if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
             super::query_log::log_query(&msg, peer, &outcome);
         }
