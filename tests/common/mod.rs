@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dnssec;
+pub mod dockerfile;
 pub mod fleet;
 pub mod geo;
 pub mod health;
