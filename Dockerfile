@@ -8,10 +8,11 @@
 # binary, CA certificates (HTTPS health checks verify against them) and the shipped example
 # configuration, which volumes replace. gslbd runs as the unprivileged user gslbd (uid
 # 65532). The binary carries the file capability cap_net_bind_service, so it binds port 53
-# without root: Docker's default capabilities include NET_BIND_SERVICE (after
-# --cap-drop ALL, add it back with --cap-add NET_BIND_SERVICE). --security-opt
-# no-new-privileges voids file capabilities: with it, listen on a high port instead
-# (`... gslbd serve --listen 0.0.0.0:5300 ...` and -p 53:5300/udp -p 53:5300/tcp).
+# without root. Docker's default capabilities include NET_BIND_SERVICE; the kernel refuses
+# to run the binary when that capability is not in the bounding set, so after --cap-drop ALL
+# add it back (--cap-add NET_BIND_SERVICE). --security-opt no-new-privileges voids file
+# capabilities: with it, listen on a high port instead (`... gslbd serve --listen
+# 0.0.0.0:5300 ...` and -p 53:5300/udp -p 53:5300/tcp).
 
 ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim

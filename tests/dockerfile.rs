@@ -231,3 +231,37 @@ fn the_healthcheck_passes_while_gslbd_serves_and_fails_when_it_does_not() {
     s.stop();
     assert!(!runs_ok(&argv), "{argv:?} passes with nothing listening");
 }
+
+#[test]
+fn kubernetes_containers_of_the_image_keep_the_capability_its_binary_needs_to_start() {
+    // The binary's file capability (+ep) must be in the bounding set, or exec fails with
+    // EPERM: a container that drops ALL adds NET_BIND_SERVICE back.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes/deployment.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let containers = doc["spec"]["template"]["spec"]["containers"]
+        .as_sequence()
+        .expect("containers");
+    let mut checked = 0;
+    for c in containers
+        .iter()
+        .filter(|c| c["image"].as_str() == Some("gslbd"))
+    {
+        let caps = &c["securityContext"]["capabilities"];
+        let list = |key: &str| -> Vec<&str> {
+            caps[key]
+                .as_sequence()
+                .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default()
+        };
+        if list("drop").contains(&"ALL") {
+            assert!(
+                list("add").contains(&"NET_BIND_SERVICE"),
+                "{}: drops ALL without adding NET_BIND_SERVICE back",
+                c["name"].as_str().unwrap_or("?")
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1, "no container runs the gslbd image");
+}

@@ -71,8 +71,8 @@ pub fn last(keyword: &str) -> Option<Instruction> {
     let all = instructions();
     let final_stage = all.iter().map(|i| i.stage).max()?;
     all.into_iter()
-        .filter(|i| i.stage == final_stage && i.keyword == keyword)
-        .last()
+        .rev()
+        .find(|i| i.stage == final_stage && i.keyword == keyword)
 }
 
 /// What the image runs: its ENTRYPOINT then its CMD (both in exec form).
