@@ -312,4 +312,8 @@ fn control_data_conffiles_and_maintainer_scripts_are_debians(pkg: &Package) {
         "{postrm}"
     );
     assert!(postrm.contains("rm -rf /var/lib/gslbd"), "{postrm}");
+    assert!(
+        postrm.contains("rmdir --ignore-fail-on-non-empty /etc/gslbd"),
+        "{postrm}"
+    );
 }
