@@ -1,11 +1,12 @@
-//! The `gslbd` command line: serve, check, explain, diff, import, dnssec.
+//! The `gslbd` command line: serve, check, explain, diff, import, dnssec (and the hidden
+//! `man`, which writes the manual pages).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
 use gslbd::dns::edns::{self, CookieSecret, EdnsConfig};
@@ -199,6 +200,19 @@ enum Command {
         #[command(subcommand)]
         command: DnssecCommand,
     },
+    /// Write the manual pages, gslbd(1) and one per subcommand (gslbd-serve(1), ...), into DIR.
+    ///
+    /// The pages come from this command line definition (clap_mangen), walking every
+    /// subcommand, so a new subcommand gets its page with no change here. They are committed
+    /// under packaging/man/ (`gslbd man packaging/man`) rather than made by a build script:
+    /// the definition lives in this binary, where no build script can reach it, and
+    /// `cargo deb` packages files that exist before it runs. tests/man_pages.rs fails when
+    /// the committed pages differ from what this writes.
+    #[command(hide = true)]
+    Man {
+        /// The directory to write `gslbd.1`, `gslbd-serve.1`, ... into (created if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +274,12 @@ fn print_problems(problems: &config::Problems) {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Dnssec { command } => dnssec(command),
+        Command::Man { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("writing manual pages into {}", dir.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import {
             file,
             origin,

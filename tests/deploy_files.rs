@@ -1,5 +1,6 @@
 //! Keeps the deployment files true to the binary: the Kubernetes manifests
-//! (deploy/kubernetes/), the systemd unit (packaging/systemd/), the NATS configuration
+//! (deploy/kubernetes/), the systemd unit (packaging/systemd/), the Dockerfile's command line
+//! (its build and runtime promises: tests/dockerfile.rs), the NATS configuration
 //! (deploy/nats/) and the command lines of the deployment guide (docs/deploy.md). Every YAML
 //! document parses; every gslbd flag and `GSLBD_*` variable they use exists in the built
 //! binary's `--help`, and every gslbd command line passes the binary's own argument parser;
@@ -304,8 +305,16 @@ fn manifest_invocations() -> Vec<Invocation> {
     out
 }
 
-/// Every gslbd invocation of the manifests, the unit and the guide, by source.
-fn all_invocations() -> [(&'static str, Vec<Invocation>); 3] {
+/// The gslbd invocation of the Dockerfile: its ENTRYPOINT and CMD.
+fn dockerfile_invocations() -> Vec<Invocation> {
+    invocations_in_words(
+        "Dockerfile ENTRYPOINT+CMD",
+        &common::dockerfile::command_line(),
+    )
+}
+
+/// Every gslbd invocation of the manifests, the unit, the guide and the Dockerfile, by source.
+fn all_invocations() -> [(&'static str, Vec<Invocation>); 4] {
     [
         ("Kubernetes manifests", manifest_invocations()),
         ("systemd unit", unit_invocations()),
@@ -313,6 +322,7 @@ fn all_invocations() -> [(&'static str, Vec<Invocation>); 3] {
             "docs/deploy.md",
             markdown_invocations(&repo().join("docs/deploy.md")),
         ),
+        ("Dockerfile", dockerfile_invocations()),
     ]
 }
 
@@ -617,7 +627,9 @@ fn gslbd_environment_variables_in_manifests_and_unit_exist() {
     }
     let unit = std::fs::read_to_string(unit_file()).unwrap();
     let docs = std::fs::read_to_string(repo().join("docs/deploy.md")).unwrap();
-    for text in [&unit, &docs] {
+    // The unit's EnvironmentFile as the Debian package installs it (/etc/default/gslbd).
+    let default = std::fs::read_to_string(repo().join("packaging/debian/default")).unwrap();
+    for text in [&unit, &docs, &default] {
         for w in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
             if w.starts_with("GSLBD_") {
                 names.insert(w.to_string());

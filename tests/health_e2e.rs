@@ -1106,3 +1106,68 @@ fn a_down_target_stays_down_across_a_reload_and_removed_checks_stop_probing() {
     );
     assert_eq!(answer(&s, "api.h11.test.", None), set(&[gone.ip()]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. Per-pool target counts
+
+#[test]
+fn pool_targets_gauge_counts_each_pools_targets_as_answers_see_them() {
+    let mut a = Backend::http(lo(13, 10), 0);
+    let b = Backend::http(lo(13, 11), a.port());
+    let c = Backend::http(lo(13, 12), a.port());
+    let z = Zones::new();
+    write_regions(&z);
+    write_zone(
+        &z,
+        "h13.test.",
+        1,
+        json!({ "www": { "gslb": "web" } }),
+        json!({ "hc": T.check("http", a.port(), json!({})) }),
+        json!({ "web": {
+            "check": "hc",
+            "pools": {
+                "r1": { "targets": [a.ip().to_string()], "fallback": ["default"] },
+                "default": { "targets": [b.ip().to_string(), c.ip().to_string()] }
+            }
+        } }),
+    );
+    let s = start(&z, &[]);
+    for t in [&a, &b, &c] {
+        wait_state(&s, t.ip(), "up", T.patience());
+    }
+    let pool = |m: &str, pool: &str, state: &str| {
+        sample(
+            m,
+            &format!("gslbd_pool_targets{{record=\"web\",pool=\"{pool}\",state=\"{state}\"}}"),
+        )
+    };
+    let m = metrics(&s);
+    assert_eq!(pool(&m, "r1", "up"), Some(1.0), "{m}");
+    assert_eq!(pool(&m, "r1", "down"), Some(0.0), "{m}");
+    assert_eq!(pool(&m, "default", "up"), Some(2.0), "{m}");
+
+    // r1's only backend stops: its pool has no target up, and the answer fails over.
+    a.stop();
+    let (_, took) = wait_for("r1's up count reaches 0", T.patience(), || {
+        let m = metrics(&s);
+        match (pool(&m, "r1", "up"), pool(&m, "r1", "down")) {
+            (Some(0.0), Some(1.0)) => Ok(()),
+            v => Err(format!("{v:?}\n{m}")),
+        }
+    });
+    assert!(took <= T.removal_bound(), "the gauge fell after {took:?}");
+    assert_eq!(
+        answer(&s, "www.h13.test.", Some("10.1.2.3")),
+        set(&[b.ip(), c.ip()])
+    );
+    let m = metrics(&s);
+    assert_eq!(pool(&m, "default", "up"), Some(2.0), "{m}");
+
+    // A drain by hand counts as drained, not up, at once.
+    let (code, body) = post(&s, &format!("/v1/targets/{}/drain", b.ip()));
+    assert_eq!(code, 200, "{body}");
+    let m = metrics(&s);
+    assert_eq!(pool(&m, "default", "up"), Some(1.0), "{m}");
+    assert_eq!(pool(&m, "default", "drained"), Some(1.0), "{m}");
+    assert_eq!(pool(&m, "default", "down"), Some(0.0), "{m}");
+}

@@ -31,7 +31,7 @@ pub(super) async fn metrics(State(a): State<Admin>) -> Response {
     crate::health::gauges::render(
         &mut body,
         &status,
-        &a.shared.snapshot(),
+        &a.shared.serving.load(),
         &a.monitor.pools_drained(),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
