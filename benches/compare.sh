@@ -7,6 +7,8 @@
 #   WORKLOADS="static wild referral" benches/compare.sh
 #   benches/compare.sh --signed   # DNSSEC: online signing against the unsigned zone (below)
 #   BASELINE=/tmp/gslbd-before benches/compare.sh   # also an older gslbd build, side by side
+#   BASELINE=target/release/gslbd GSLBD_ARGS="--rrl-rate 1000000" benches/compare.sh
+#                                 # the cost of a flag: the same build with and without it
 #
 # Workloads (WORKLOADS chooses among them, all by default):
 #   static    www.example.test A, an exact name
@@ -35,6 +37,9 @@
 # BASELINE=PATH (unsigned runs): a second gslbd binary (say, built from the commit before a
 # change) serves the same data as `gslbd_base`, measured in the same rounds, and the tables
 # end with the per-round ratios gslbd/gslbd_base: the change's cost in CPU per query.
+# GSLBD_ARGS: extra flags for `gslbd` only (not gslbd_base): with BASELINE set to the same
+# binary, the ratio is the cost of those flags. At the end the script prints gslbd's
+# response-rate-limiting counters, so a run that measures RRL's cost shows nobody was limited.
 #
 # --signed (or SIGNED=1): the cost of online DNSSEC signing. Every query has the DO bit (the
 # `-do.bin` query files), and each server runs twice on the same zone: unsigned, and signed
@@ -68,6 +73,7 @@ PORT_KNOT=${PORT_KNOT:-5393}
 PORT_GSLBD_BP=${PORT_GSLBD_BP:-5394}
 PORT_KNOT_SIGNED=${PORT_KNOT_SIGNED:-5395}
 PORT_GSLBD_SIGNED=${PORT_GSLBD_SIGNED:-5396}
+GSLBD_ARGS=${GSLBD_ARGS:-}
 PORT_GSLBD_BASE=${PORT_GSLBD_BASE:-5398}
 BASELINE=${BASELINE:-}
 if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
@@ -75,6 +81,7 @@ if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
   exit 2
 fi
 ADMIN_GSLBD_SIGNED=${ADMIN_GSLBD_SIGNED:-5397}
+ADMIN_GSLBD=${ADMIN_GSLBD:-5398}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 ALL_WORKLOADS="static geo wild referral geo-wild nx"
@@ -241,8 +248,9 @@ start() { # name, command...
 }
 # One UDP thread each, like gdnsd's `udp_threads => 1` and Knot's `udp-workers: 1`: every
 # server gets one core and one thread to answer on.
+# shellcheck disable=SC2086 # GSLBD_ARGS is a list of flags
 start gslbd "$BIN/gslbd" serve --zones "$DATA/zones" --geo "$DATA/geo" \
-  --listen "127.0.0.1:$PORT_GSLBD" --admin off --no-watch --udp-threads 1
+  --listen "127.0.0.1:$PORT_GSLBD" --admin "127.0.0.1:$ADMIN_GSLBD" --no-watch --udp-threads 1 $GSLBD_ARGS
 start knot knotd -c "$WORK/knot/knot.conf"
 if [ "$SIGNED" = 1 ]; then
   SERVERS="gslbd knot knot_signed"
@@ -389,6 +397,10 @@ rss_line="RSS (KiB):"
 for s in $SERVERS; do [ "$s" = gslbd_bp ] || rss_line="$rss_line $s $(rss "$(pid_of "$s")"),"; done
 echo "${rss_line%,}"
 [ "$SIGNED" = 1 ] && echo "signed run: every query with DO (queries/*-do.bin); *_signed = the same zone signed online"
+# Response rate limiting (GSLBD_ARGS="--rrl-rate N"): what gslbd held back over the run.
+rrl=$(curl -s --max-time 5 "http://127.0.0.1:$ADMIN_GSLBD/metrics" |
+  awk '/^gslbd_rrl_limited_total/ { split($1, a, "\""); printf "%s %s, ", a[2], $2 }')
+[ -n "$rrl" ] && echo "gslbd response rate limiting: ${rrl%, }"
 if [ "$SIGNED" = 1 ] && has "$SERVERS" gslbd_signed; then
   # The signature cache over the whole run: RRSIGs served from it and RRSIGs made.
   sigs=$(curl -s --max-time 5 "http://127.0.0.1:$ADMIN_GSLBD_SIGNED/metrics" |

@@ -230,6 +230,40 @@ fn benches(c: &mut Criterion) {
         one(b, std::slice::from_ref(&referral_q), &snap)
     });
     g.bench_function("gslb_ecs", |b| one(b, &geo_qs, &snap));
+    // The same queries with response rate limiting on and nobody limited (the rate above
+    // anything one client sends): the UDP thread's extra work per response.
+    let rrl = gslbd::dns::rrl::Rrl::new(gslbd::dns::rrl::RrlConfig {
+        rate: 1_000_000,
+        ..Default::default()
+    });
+    let mut slip = gslbd::dns::rrl::SlipCounter::default();
+    let (mut r2, mut out2, mut sigs2) = (
+        0u64,
+        Vec::with_capacity(1232),
+        gslbd::dnssec::SigCache::default(),
+    );
+    let mut limited = |b: &mut criterion::Bencher<'_>, qs: &[Vec<u8>], snap: &Snapshot| {
+        b.iter(|| {
+            r2 += 1;
+            let q = &qs[(r2 as usize) % qs.len()];
+            let mut ctx = Context {
+                snapshot: snap,
+                health: &health,
+                rotation: r2,
+                trace: None,
+                edns: &edns,
+                now: 1_700_000_000,
+                sigs: &mut sigs2,
+            };
+            let o = handle(&mut ctx, q, src, Transport::Udp, &mut out2);
+            if let Some(o) = &o {
+                black_box(rrl.check(o, q, src, 1_700_000_000, &mut slip));
+            }
+            black_box(o)
+        })
+    };
+    g.bench_function("static_rrl", |b| limited(b, &static_qs, &snap));
+    g.bench_function("gslb_ecs_rrl", |b| limited(b, &geo_qs, &snap));
     g.bench_function("gslb_ecs_wildcard", |b| one(b, &wild_qs, &snap));
     // Signed answers at steady state (every signature in the cache): DO set, the same
     // queries; and for comparison the unsigned zone asked with DO.

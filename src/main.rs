@@ -56,6 +56,8 @@ impl ConfigArgs {
     }
 }
 
+// Parsed once per run: the size of the `serve` variant costs nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Serve DNS on UDP and TCP until SIGTERM or SIGINT.
@@ -94,6 +96,18 @@ enum Command {
         /// more are closed at once (0: no cap).
         #[arg(long, default_value_t = 256)]
         tcp_max_per_client: u32,
+        /// Response rate limiting: UDP responses per second per client network (/24, /56)
+        /// and kind (an answer per name, NXDOMAIN and wildcards per zone, errors); more are
+        /// dropped or slipped. 0 (the default): off.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+        rrl_rate: u32,
+        /// Every Nth response over the rate is sent truncated (TC: a real client retries over
+        /// TCP) instead of dropped; 0 drops them all, 1 truncates them all.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=100))]
+        rrl_slip: u32,
+        /// Buckets of the rate limiter's table (a power of two; 8 bytes each).
+        #[arg(long, default_value_t = 65536, value_parser = clap::value_parser!(u64).range(1024..=16_777_216))]
+        rrl_table_size: u64,
         /// Log one query in every N at INFO (0: no query log).
         #[arg(long, default_value_t = 0)]
         query_log_sample: u64,
@@ -315,6 +329,9 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             tcp_idle_timeout,
             tcp_max_connections,
             tcp_max_per_client,
+            rrl_rate,
+            rrl_slip,
+            rrl_table_size,
             query_log_sample,
             no_watch,
             nsid,
@@ -354,6 +371,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     idle: std::time::Duration::from_secs_f64(tcp_idle_timeout),
                     max_connections: tcp_max_connections.max(1),
                     max_per_client: tcp_max_per_client,
+                },
+                rrl: gslbd::dns::rrl::RrlConfig {
+                    rate: rrl_rate,
+                    slip: rrl_slip,
+                    table_size: rrl_table_size as usize,
                 },
                 admin: gslbd::admin::parse_listen(&admin).map_err(anyhow::Error::msg)?,
                 admin_token: admin_token.filter(|t| !t.is_empty()),

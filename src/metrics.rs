@@ -76,6 +76,9 @@ pub struct Outcome {
     pub gslb: Option<(u16, Specificity)>,
     /// A GSLB answer was a CNAME pool's alias.
     pub cname: bool,
+    /// The answer was synthesised from a wildcard (response rate limiting counts those per
+    /// zone).
+    pub wildcard: bool,
     /// What the query's DNS cookie was worth (for exempting clients with a valid one).
     pub cookie: CookieVerdict,
     /// DNSSEC signatures made for this answer, and signatures taken from the cache.
@@ -213,6 +216,8 @@ pub struct Metrics {
     pub generation: AtomicU64,
     /// The connection tables of the TCP listeners (read at scrape time).
     pub tcp_tables: Mutex<Vec<Arc<crate::dns::tcp::ConnTable>>>,
+    /// The response rate limiter, when on (read at scrape time).
+    pub rrl: Mutex<Option<Arc<crate::dns::rrl::Rrl>>>,
 }
 
 /// Health figures gathered at scrape time.
@@ -233,6 +238,17 @@ impl Metrics {
         };
         let per_client = count(&|t| t.refused_per_client.load(Relaxed));
         let evicted = count(&|t| t.evicted.load(Relaxed));
+        if let Some(r) = self.rrl.lock().unwrap().as_ref() {
+            let _ = writeln!(
+                o,
+                "# HELP gslbd_rrl_limited_total UDP responses held back by response rate limiting: dropped, or slipped (sent truncated).\n\
+                 # TYPE gslbd_rrl_limited_total counter\n\
+                 gslbd_rrl_limited_total{{action=\"dropped\"}} {}\n\
+                 gslbd_rrl_limited_total{{action=\"slipped\"}} {}",
+                r.dropped.load(Relaxed),
+                r.slipped.load(Relaxed)
+            );
+        }
         let _ = writeln!(
             o,
             "# HELP gslbd_tcp_connections Open TCP connections.\n# TYPE gslbd_tcp_connections gauge\n\

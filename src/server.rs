@@ -27,6 +27,8 @@ pub struct ServeConfig {
     /// How long a UDP thread polls for more queries before sleeping (zero: not at all).
     pub udp_busy_poll: std::time::Duration,
     pub tcp: tcp::TcpLimits,
+    /// Response rate limiting of UDP answers (`rate` 0: off).
+    pub rrl: crate::dns::rrl::RrlConfig,
     /// Admin API address; `None` disables it.
     pub admin: Option<SocketAddr>,
     pub admin_token: Option<String>,
@@ -144,7 +146,8 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let shared = Arc::new(
         Shared::new(Snapshot::default())
             .with_query_log(cfg.query_log_every)
-            .with_edns(cfg.edns.clone()),
+            .with_edns(cfg.edns.clone())
+            .with_rrl(cfg.rrl),
     );
     shared.metrics.assign_slots(&mut snapshot);
     log_summary(&snapshot);

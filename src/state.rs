@@ -25,6 +25,8 @@ pub struct Shared {
     pub query_log_every: u64,
     /// NSID and cookie secret.
     pub edns: EdnsConfig,
+    /// Response rate limiting of UDP answers, when on.
+    pub rrl: Option<Arc<crate::dns::rrl::Rrl>>,
     writer: std::sync::Mutex<()>,
 }
 
@@ -38,12 +40,23 @@ impl Shared {
             metrics: Arc::new(Metrics::default()),
             query_log_every: 0,
             edns: EdnsConfig::default(),
+            rrl: None,
             writer: std::sync::Mutex::new(()),
         }
     }
 
     pub fn with_query_log(mut self, every: u64) -> Self {
         self.query_log_every = every;
+        self
+    }
+
+    /// Turns response rate limiting on (a rate of 0 leaves it off).
+    pub fn with_rrl(mut self, cfg: crate::dns::rrl::RrlConfig) -> Self {
+        if cfg.rate > 0 {
+            let rrl = Arc::new(crate::dns::rrl::Rrl::new(cfg));
+            *self.metrics.rrl.lock().unwrap() = Some(rrl.clone());
+            self.rrl = Some(rrl);
+        }
         self
     }
 

@@ -276,7 +276,10 @@ fn answer(
                 }
                 break;
             }
-            Lookup::Node { node, .. } => node,
+            Lookup::Node { node, wildcard } => {
+                outcome.wildcard |= wildcard;
+                node
+            }
         };
         match node {
             Node::Empty | Node::Delegation(_) => negative = Some((zone, Denial::NoData(node))),

@@ -14,6 +14,7 @@ pub mod rdata;
 mod referral;
 pub mod response;
 pub mod rr;
+pub mod rrl;
 pub mod signed;
 pub mod tcp;
 pub mod udp;

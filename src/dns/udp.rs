@@ -98,6 +98,7 @@ fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_po
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
     let mut sigs = crate::dnssec::SigCache::default();
+    let mut slip = super::rrl::SlipCounter::default();
     while !stop.load(Ordering::Relaxed) {
         let received = match receive(&mut batch, busy_poll) {
             Ok(n) => n,
@@ -118,6 +119,13 @@ fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_po
                     let mut ctx =
                         Context::serving(&serving, &shared.edns, rotation, now, &mut sigs);
                     let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
+                    if let (Some(rrl), Some(out)) = (&shared.rrl, &o) {
+                        match rrl.check(out, packet, peer.ip(), now, &mut slip) {
+                            super::rrl::Verdict::Send => {}
+                            super::rrl::Verdict::Slip => super::rrl::truncate(reply),
+                            super::rrl::Verdict::Drop => reply.clear(),
+                        }
+                    }
                     match &o {
                         None => reply.clear(),
                         Some(o) if shared.query_log_every > 0 => {
