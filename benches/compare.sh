@@ -81,7 +81,7 @@ if [ -n "$BASELINE" ] && [ ! -x "$BASELINE" ]; then
   exit 2
 fi
 ADMIN_GSLBD_SIGNED=${ADMIN_GSLBD_SIGNED:-5397}
-ADMIN_GSLBD=${ADMIN_GSLBD:-5398}
+ADMIN_GSLBD=${ADMIN_GSLBD:-5389}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 ALL_WORKLOADS="static geo wild referral geo-wild nx"
