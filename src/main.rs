@@ -1,10 +1,11 @@
-//! The `gslbd` command line: serve, check, explain, diff, import, dnssec.
+//! The `gslbd` command line: serve, check, explain, diff, import, dnssec, schema.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
@@ -127,6 +128,14 @@ enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArgs,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a configuration file, for editors.
+    #[command(after_help = "Example:\n  gslbd schema zone > schema/zone.schema.json")]
+    Schema {
+        /// `zone` (zones/<origin>.json) or `regions` (geo/regions.json).
+        #[arg(value_name = "FILE", value_parser = PossibleValuesParser::new(["zone", "regions"])
+            .try_map(|s| s.parse::<config::schema::SchemaFile>()))]
+        file: config::schema::SchemaFile,
     },
     /// Show how one query from one client is answered, and why.
     Explain {
@@ -254,6 +263,10 @@ fn print_problems(problems: &config::Problems) {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Dnssec { command } => dnssec(command),
+        Command::Schema { file } => {
+            print!("{}", file.text());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import {
             file,
             origin,
