@@ -1,8 +1,9 @@
 //! Test helper: a whole configuration (regions over two databases, one zone) written to a
-//! temp dir and loaded.
+//! temp dir, loaded, and checked against the configuration files' JSON Schemas.
 
 use serde_json::json;
 
+use super::schema::SchemaFile;
 use super::{load, Paths};
 use crate::geo::testdb::TempDir;
 use crate::snapshot::Snapshot;
@@ -29,7 +30,30 @@ pub fn load_with(dir: &TempDir, regions: serde_json::Value, gslb: serde_json::Va
         "gslb": gslb,
     });
     std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"))
+    let snapshot = load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"));
+    // The loader accepted both files: the schemas must too.
+    assert_schema_valid(SchemaFile::Regions, &regions);
+    assert_schema_valid(SchemaFile::Zone, &zone);
+    snapshot
+}
+
+/// Panics with the schema's complaints when `doc` does not validate against the schema of
+/// `file` (checked with the `jsonschema` crate, formats such as `ipv4` enforced).
+pub fn assert_schema_valid(file: SchemaFile, doc: &serde_json::Value) {
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&file.schema())
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "a configuration the loader accepts does not match `gslbd schema {}`:\n{}\n{doc:#}",
+        file.name(),
+        errors.join("\n")
+    );
 }
 
 /// `dir/geo`, created.
