@@ -1,6 +1,8 @@
 //! Test helper: a whole configuration (regions over two databases, one zone) written to a
 //! temp dir, loaded, and checked against the configuration files' JSON Schemas.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::json;
 
 use super::schema::SchemaFile;
@@ -30,16 +32,34 @@ pub fn load_with(dir: &TempDir, regions: serde_json::Value, gslb: serde_json::Va
         "gslb": gslb,
     });
     std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    let snapshot = load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"));
-    // The loader accepted both files: the schemas must too.
-    assert_schema_valid(SchemaFile::Regions, &regions);
-    assert_schema_valid(SchemaFile::Zone, &zone);
+    let paths = Paths { zones, geo };
+    let snapshot = load(&paths).unwrap_or_else(|p| panic!("{p}"));
+    assert_files_match_schema(&paths);
     snapshot
+}
+
+/// Asserts that the files of a configuration the loader has accepted (every zone file of
+/// `paths.zones`, and `regions.json` in `paths.geo`) match the schemas of `gslbd schema`:
+/// unit tests call it after each successful load of a configuration they wrote.
+pub fn assert_files_match_schema(paths: &Paths) {
+    let mut files: Vec<(SchemaFile, PathBuf)> = super::zone_files(&paths.zones, &mut Vec::new())
+        .into_iter()
+        .map(|f| (SchemaFile::Zone, f))
+        .collect();
+    let regions = paths.geo.join("regions.json");
+    if regions.exists() {
+        files.push((SchemaFile::Regions, regions));
+    }
+    for (file, path) in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_schema_valid(file, &doc, &path);
+    }
 }
 
 /// Panics with the schema's complaints when `doc` does not validate against the schema of
 /// `file` (checked with the `jsonschema` crate, formats such as `ipv4` enforced).
-pub fn assert_schema_valid(file: SchemaFile, doc: &serde_json::Value) {
+fn assert_schema_valid(file: SchemaFile, doc: &serde_json::Value, path: &Path) {
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(&file.schema())
@@ -50,7 +70,8 @@ pub fn assert_schema_valid(file: SchemaFile, doc: &serde_json::Value) {
         .collect();
     assert!(
         errors.is_empty(),
-        "a configuration the loader accepts does not match `gslbd schema {}`:\n{}\n{doc:#}",
+        "{} is accepted by the loader but does not match `gslbd schema {}`:\n{}\n{doc:#}",
+        path.display(),
         file.name(),
         errors.join("\n")
     );
