@@ -227,10 +227,10 @@ pub struct RawCheck {
     /// HTTPS only: accept any certificate, e.g. a self-signed one (default false).
     pub insecure: Option<bool>,
     /// Seconds between probes (default 10; decimals allowed).
-    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = shapes::MAX_DURATION))]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = super::gslb::MAX_DURATION_SECS))]
     pub interval: Option<f64>,
     /// Seconds before a probe fails (default 3; must be less than `interval`).
-    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = shapes::MAX_DURATION))]
+    #[schemars(extend("exclusiveMinimum" = 0, "maximum" = super::gslb::MAX_DURATION_SECS))]
     pub timeout: Option<f64>,
     /// Consecutive successes that bring a down target up (default 2).
     #[schemars(range(min = 1))]

@@ -25,9 +25,6 @@ pub fn ip_address(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// The longest duration in seconds (`interval`, `timeout`): a day.
-pub const MAX_DURATION: u32 = 86400;
-
 /// The items of `[latitude, longitude]`, in degrees.
 pub fn latitude_longitude() -> serde_json::Value {
     serde_json::json!([
