@@ -64,6 +64,7 @@ impl std::str::FromStr for SchemaFile {
 fn root<T: JsonSchema>() -> Value {
     SchemaSettings::draft2020_12()
         .with_transform(integer_ranges)
+        .with_transform(descriptions)
         .into_generator()
         .into_root_schema_for::<T>()
         .to_value()
@@ -88,4 +89,20 @@ fn integer_ranges(schema: &mut Schema) {
         }
     }
     transform_subschemas(&mut integer_ranges, schema);
+}
+
+/// Joins the lines of each description (doc comments wrap at 100 columns) and gives editors
+/// that render Markdown (VS Code) the same text as `markdownDescription`, so that the
+/// backquoted keys and values show as code.
+fn descriptions(schema: &mut Schema) {
+    if let Some(text) = schema.get("description").and_then(Value::as_str) {
+        let text = text
+            .split("\n\n")
+            .map(|paragraph| paragraph.replace('\n', " "))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        schema.insert("description".into(), text.clone().into());
+        schema.insert("markdownDescription".into(), text.into());
+    }
+    transform_subschemas(&mut descriptions, schema);
 }
