@@ -4,6 +4,8 @@
 //! rejects, `gslbd check` rejects too (a property test over mutated valid files), and it
 //! accepts every valid file the tests use (see `common/schema.rs` for how those are caught).
 
+#[path = "config_schema/boundaries.rs"]
+mod boundaries;
 mod common;
 #[path = "config_schema/mutate.rs"]
 mod mutate;
@@ -250,6 +252,46 @@ fn valid_seeds_are_accepted_by_both_the_schema_and_the_loader() {
             panic!("{} must load:\n{problems}", seed.what);
         }
     }
+}
+
+#[test]
+fn each_constraint_of_the_schema_holds_on_both_sides_of_its_boundary() {
+    // The values just inside a range, format or pattern must pass both the schema and the
+    // loader (the schema is not stricter than gslbd), and those just outside both must fail
+    // (the schema catches the mistake in the editor, as `check` would).
+    let seeds = seeds();
+    let mut wrong = Vec::new();
+    for case in boundaries::boundaries() {
+        let seed = seeds.iter().find(|s| s.what == case.seed).expect("seed");
+        assert!(
+            seed.doc.pointer(case.at).is_some(),
+            "{} has no {}",
+            case.seed,
+            case.at
+        );
+        for (value, valid) in case
+            .valid
+            .iter()
+            .map(|v| (v, true))
+            .chain(case.invalid.iter().map(|v| (v, false)))
+        {
+            let mut doc = seed.doc.clone();
+            *doc.pointer_mut(case.at).unwrap() = value.clone();
+            let schema_ok = errors(seed.file, &doc).is_empty();
+            let loader = loader_accepts(seed, &doc);
+            if schema_ok != valid || loader.is_ok() != valid {
+                wrong.push(format!(
+                    "{} at {}: {value} should be {}, but the schema says {} and the loader {}",
+                    case.seed,
+                    case.at,
+                    if valid { "valid" } else { "invalid" },
+                    if schema_ok { "valid" } else { "invalid" },
+                    loader.map_or_else(|p| format!("refuses it: {p}"), |()| "accepts it".into()),
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 proptest! {
