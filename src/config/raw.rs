@@ -48,7 +48,8 @@ pub struct RawZone {
     /// GSLB records by name; a name answers from one with `"gslb": NAME`.
     #[serde(default)]
     pub gslb: UniqueMap<RawGslb>,
-    /// Present when the zone is signed.
+    /// Signs the zone online with these key pairs (made with `gslbd dnssec keygen`); absent,
+    /// the zone is served unsigned.
     pub dnssec: Option<RawDnssec>,
 }
 
