@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::dns::name::WireName;
@@ -11,32 +12,42 @@ use crate::dns::rr::RrTail;
 use crate::geo::Point;
 
 /// How the healthy targets of a pool are ordered in an answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
+    /// Healthy targets rotate on every query (the default).
     #[default]
     RoundRobin,
+    /// The share of answers a target leads is proportional to its weight.
     Weighted,
+    /// The order is a consistent hash of the client subnet (/24, /56): a client keeps it.
     Sticky,
+    /// Active/backup in listed order (one address per answer by default).
     First,
+    /// Every healthy target, in listed order.
     All,
 }
 
 /// What to answer when no pool has a healthy target of the queried family.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AllDown {
+    /// Fail open: answer from the first pool with targets, ignoring health (the default).
     #[default]
     ServeAll,
+    /// Answer NOERROR with no records.
     Nodata,
 }
 
 /// The kind of a health check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckKind {
+    /// An HTTP request for `path`.
     Http,
+    /// An HTTPS request for `path` (the certificate is verified unless `insecure`).
     Https,
+    /// A TCP connection (connect only).
     Tcp,
 }
 

@@ -1,11 +1,12 @@
-//! The `gslbd` command line: serve, check, explain, diff, import, dnssec (and the hidden
-//! `man`, which writes the manual pages).
+//! The `gslbd` command line: serve, check, explain, diff, import, dnssec, schema (and the
+//! hidden `man`, which writes the manual pages).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use gslbd::config::{self, Paths};
@@ -148,6 +149,14 @@ enum Command {
     Check {
         #[command(flatten)]
         config: ConfigArgs,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a configuration file, for editors.
+    #[command(after_help = "Example:\n  gslbd schema zone > schema/zone.schema.json")]
+    Schema {
+        /// `zone` (zones/<origin>.json) or `regions` (geo/regions.json).
+        #[arg(value_name = "FILE", value_parser = PossibleValuesParser::new(["zone", "regions"])
+            .try_map(|s| s.parse::<config::schema::SchemaFile>()))]
+        file: config::schema::SchemaFile,
     },
     /// Show how one query from one client is answered, and why.
     Explain {
@@ -292,6 +301,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
             clap_mangen::generate_to(Cli::command(), &dir)
                 .with_context(|| format!("writing manual pages into {}", dir.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema { file } => {
+            print!("{}", file.text());
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {

@@ -163,6 +163,17 @@ fn binary_unit_user_configuration_docs_and_man_pages_are_installed(pkg: &Package
             "/usr/share/gslbd/prometheus/gslbd-alerts.yaml".into(),
             "-rw-r--r--",
         ),
+        ("/usr/share/gslbd/schema/zone.schema.json".into(), "-rw-r--r--"),
+        ("/usr/share/gslbd/schema/regions.schema.json".into(), "-rw-r--r--"),
+        // Where the examples' "$schema" keys point (../schema/ from their directories).
+        (
+            "/usr/share/doc/gslbd/examples/schema/zone.schema.json".into(),
+            "-rw-r--r--",
+        ),
+        (
+            "/usr/share/doc/gslbd/examples/schema/regions.schema.json".into(),
+            "-rw-r--r--",
+        ),
     ];
     let pages = committed_pages();
     assert!(pages.contains(&"gslbd-serve.1".to_string()), "{pages:?}");

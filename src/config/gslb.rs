@@ -13,6 +13,8 @@ use crate::gslb::{CheckSpec, GslbRecord, GslbSet, Needs, Policy, Probe};
 use crate::snapshot::Node;
 
 const DEFAULT_TTL: u32 = 30;
+/// The longest check `interval` or `timeout`, in seconds: a day.
+pub(super) const MAX_DURATION_SECS: u32 = 86400;
 
 /// Compiles every zone's GSLB records, resolves `"gslb": NAME` references in the drafts and
 /// deduplicates probes across zones.
@@ -75,8 +77,10 @@ pub(crate) fn compile(
 
 fn secs(v: Option<f64>, default: f64) -> Result<Duration, String> {
     let v = v.unwrap_or(default);
-    if !(v.is_finite() && v > 0.0 && v <= 86400.0) {
-        return Err(format!("{v} is not a duration between 0 and 86400 seconds"));
+    if !(v.is_finite() && v > 0.0 && v <= f64::from(MAX_DURATION_SECS)) {
+        return Err(format!(
+            "{v} is not a duration between 0 and {MAX_DURATION_SECS} seconds"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }

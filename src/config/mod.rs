@@ -9,8 +9,10 @@ mod gslb;
 mod pool;
 mod problem;
 mod raw;
+mod raw_regions;
 mod records;
 mod regions;
+pub mod schema;
 #[cfg(test)]
 pub mod testing;
 mod unique_map;

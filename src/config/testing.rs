@@ -1,8 +1,11 @@
 //! Test helper: a whole configuration (regions over two databases, one zone) written to a
-//! temp dir and loaded.
+//! temp dir, loaded, and checked against the configuration files' JSON Schemas.
+
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::schema::SchemaFile;
 use super::{load, Paths};
 use crate::geo::testdb::TempDir;
 use crate::snapshot::Snapshot;
@@ -29,7 +32,49 @@ pub fn load_with(dir: &TempDir, regions: serde_json::Value, gslb: serde_json::Va
         "gslb": gslb,
     });
     std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"))
+    let paths = Paths { zones, geo };
+    let snapshot = load(&paths).unwrap_or_else(|p| panic!("{p}"));
+    assert_files_match_schema(&paths);
+    snapshot
+}
+
+/// Asserts that the files of a configuration the loader has accepted (every zone file of
+/// `paths.zones`, and `regions.json` in `paths.geo`) match the schemas of `gslbd schema`:
+/// unit tests call it after each successful load of a configuration they wrote.
+pub fn assert_files_match_schema(paths: &Paths) {
+    let mut files: Vec<(SchemaFile, PathBuf)> = super::zone_files(&paths.zones, &mut Vec::new())
+        .into_iter()
+        .map(|f| (SchemaFile::Zone, f))
+        .collect();
+    let regions = paths.geo.join("regions.json");
+    if regions.exists() {
+        files.push((SchemaFile::Regions, regions));
+    }
+    for (file, path) in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_schema_valid(file, &doc, &path);
+    }
+}
+
+/// Panics with the schema's complaints when `doc` does not validate against the schema of
+/// `file` (checked with the `jsonschema` crate, formats such as `ipv4` enforced).
+fn assert_schema_valid(file: SchemaFile, doc: &serde_json::Value, path: &Path) {
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&file.schema())
+        .expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} is accepted by the loader but does not match `gslbd schema {}`:\n{}\n{doc:#}",
+        path.display(),
+        file.name(),
+        errors.join("\n")
+    );
 }
 
 /// `dir/geo`, created.

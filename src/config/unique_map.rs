@@ -3,6 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 /// Hand-edited JSON silently loses data when a key appears twice; this map refuses it.
@@ -50,5 +51,24 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
             }
         }
         d.deserialize_map(V2(PhantomData))
+    }
+}
+
+/// A JSON object whose values are `V` (JSON Schema cannot state that keys are unique: a
+/// parsed document has each key once).
+impl<V: JsonSchema> JsonSchema for UniqueMap<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
     }
 }

@@ -324,7 +324,10 @@ impl Cfg {
             "gslb": { "web": { "nearest": self.nearest, "pools": pools } },
         });
         std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-        config::load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}\n{self:?}"))
+        let paths = Paths { zones, geo };
+        let snapshot = config::load(&paths).unwrap_or_else(|p| panic!("{p}\n{self:?}"));
+        config::testing::assert_files_match_schema(&paths);
+        snapshot
     }
 }
 

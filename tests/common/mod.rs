@@ -13,9 +13,11 @@ pub mod nameservers;
 pub mod nats;
 pub mod refusal;
 pub mod reload;
+pub mod schema;
 pub mod validators;
 pub mod vantage;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -58,6 +60,11 @@ pub struct Server {
     stderr: Arc<Mutex<String>>,
     /// Keeps temporary directories alive as long as the server runs.
     _keep: Vec<tempfile::TempDir>,
+    /// The configuration it serves, and its files as they were when it started: a stopping
+    /// server checks the files against the schema again when they changed (`schema`).
+    zones: PathBuf,
+    geo: PathBuf,
+    accepted: BTreeMap<PathBuf, (gslbd::config::schema::SchemaFile, String)>,
 }
 
 fn collect_stderr(child: &mut Child) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
@@ -162,12 +169,17 @@ impl Server {
                 }
             }
         };
+        // It started, so the loader accepted these files: the schema must too.
+        let accepted = schema::assert_accepted(zones, geo);
         Server {
             child: Some(child),
             addr,
             admin,
             stderr,
             _keep: Vec::new(),
+            zones: zones.to_path_buf(),
+            geo: geo.to_path_buf(),
+            accepted,
         }
     }
 
@@ -235,29 +247,37 @@ impl Server {
     }
 
     /// Sends `signal` and waits up to 5 s. Returns the exit status, or `None` when the server
-    /// had to be killed.
+    /// had to be killed. Then, when the configuration files changed since the start (a hot
+    /// reload) and the loader accepts them, asserts that they match the schema.
     pub fn stop_with(&mut self, signal: libc::c_int) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
+        let child = self.child.take()?;
+        let status = signal_and_wait(child, signal);
+        if !std::thread::panicking() {
+            schema::assert_valid_if_changed_and_accepted(&self.zones, &self.geo, &self.accepted);
         }
-        let pid = child.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on the pid of our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(pid, signal);
-        }
-        let deadline = Instant::now() + STOP_DEADLINE;
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return None;
-                }
+        status
+    }
+}
+
+/// Sends `signal` to our own child and waits up to 5 s; SIGKILL after that (`None`).
+fn signal_and_wait(mut child: Child, signal: libc::c_int) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: plain kill(2) on the pid of our own child, which has not been reaped yet.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+    let deadline = Instant::now() + STOP_DEADLINE;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
             }
         }
     }
@@ -417,9 +437,10 @@ pub fn line_with<'a>(err: &'a str, file: &str, parts: &[&str]) -> &'a str {
         .unwrap_or_else(|| panic!("no line naming {file} with {parts:?} in:\n{err}"))
 }
 
-/// Runs `gslbd check --zones Z --geo G`.
+/// Runs `gslbd check --zones Z --geo G`; when it exits 0, also asserts that the files match
+/// the schema (`schema`).
 pub fn check(zones: &Path, geo: &Path) -> std::process::Output {
-    Command::new(bin())
+    let out = Command::new(bin())
         .arg("check")
         .arg("--zones")
         .arg(zones)
@@ -427,7 +448,11 @@ pub fn check(zones: &Path, geo: &Path) -> std::process::Output {
         .arg(geo)
         .env("GSLBD_LOG", "warn")
         .output()
-        .expect("run gslbd check")
+        .expect("run gslbd check");
+    if out.status.success() {
+        schema::assert_accepted(zones, geo);
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,14 @@ fn paths(dir: &Path) -> Paths {
     }
 }
 
+/// Loads the configuration in `dir`, which must be valid, and checks its zone file against
+/// the schema.
+fn load_ok(dir: &Path) -> Snapshot {
+    let snapshot = load(&paths(dir)).unwrap_or_else(|p| panic!("{p}"));
+    crate::config::testing::assert_files_match_schema(&paths(dir));
+    snapshot
+}
+
 fn problems(dir: &Path) -> String {
     load(&paths(dir)).unwrap_err().to_string()
 }
@@ -80,7 +88,7 @@ fn a_signed_zone_publishes_its_keys_at_the_apex() {
         json!({ "keys": [zsk_name, ksk_name] }),
         json!({ "TXT": ["x"], "ttl": 86400 }),
     );
-    let snap = load(&paths(d)).unwrap_or_else(|p| panic!("{p}"));
+    let snap = load_ok(d);
     let sets = apex(&snap);
     let types: Vec<u16> = sets.iter().map(|s| s.0).collect();
     let mut sorted = types.clone();
@@ -128,7 +136,7 @@ fn every_load_reads_the_key_files_again() {
     let d = dir.path();
     let (name, first) = key(d, Algorithm::Ed25519, true);
     zone(d, json!({ "keys": [name] }), json!({}));
-    let before = load(&paths(d)).unwrap();
+    let before = load_ok(d);
     let dnskeys = |snap: &Snapshot| {
         apex(snap)
             .into_iter()
@@ -142,7 +150,7 @@ fn every_load_reads_the_key_files_again() {
         std::fs::remove_file(d.join(format!("{name}{ext}"))).unwrap();
     }
     write_pair(d, &origin(), &second, &name, SystemTime::now()).unwrap();
-    let after = load(&paths(d)).unwrap();
+    let after = load_ok(d);
     assert_eq!(dnskeys(&after), [second.dnskey]);
 }
 
@@ -191,10 +199,10 @@ fn key_set_mistakes_are_problems_at_their_index() {
     }
     // A double-algorithm set with both roles in each is fine (an algorithm rollover).
     zone(d, json!({ "keys": [ksk, zsk, ed_ksk, ed_zsk] }), json!({}));
-    load(&paths(d)).unwrap_or_else(|p| panic!("{p}"));
+    load_ok(d);
     // So is a lone KSK of each (two CSKs).
     zone(d, json!({ "keys": [ksk, ed_ksk] }), json!({}));
-    load(&paths(d)).unwrap_or_else(|p| panic!("{p}"));
+    load_ok(d);
 }
 
 /// DNSKEY, CDS and CDNSKEY come from `dnssec.keys` only: the records cannot list them.

@@ -22,7 +22,10 @@ fn load(dir: &TempDir, records: serde_json::Value, gslb: serde_json::Value) -> S
         "gslb": gslb,
     });
     std::fs::write(zones.join("t.test.json"), zone.to_string()).unwrap();
-    config::load(&Paths { zones, geo }).unwrap_or_else(|p| panic!("{p}"))
+    let paths = Paths { zones, geo };
+    let snapshot = config::load(&paths).unwrap_or_else(|p| panic!("{p}"));
+    config::testing::assert_files_match_schema(&paths);
+    snapshot
 }
 
 fn web(ttl: u32, targets: serde_json::Value) -> serde_json::Value {
