@@ -1,6 +1,7 @@
 //! DNS on the wire: query parsing, response writing, the request handler and the listeners.
 //! The only place that knows the DNS message format.
 
+pub mod certs;
 mod compress;
 pub mod edns;
 pub mod explain;
@@ -10,10 +11,12 @@ pub mod mmsg;
 pub mod name;
 pub mod query;
 pub mod query_log;
+pub mod quic;
 pub mod rdata;
 mod referral;
 pub mod response;
 pub mod rr;
 pub mod signed;
 pub mod tcp;
+pub mod tls;
 pub mod udp;
