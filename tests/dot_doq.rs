@@ -746,3 +746,33 @@ fn doq_answers(addr: SocketAddr, ca: &CertificateDer<'static>) -> Result<(), Str
         Ok(())
     })
 }
+
+#[test]
+fn sigterm_stops_the_server_with_open_tls_and_quic_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pki(dir.path(), "a");
+    let mut s = serve(&p, &[]);
+    let q = encode(&query("static.example.com.", RecordType::A));
+    let mut dot = dot_connect(s.listener("tls"), &p.ca_der).unwrap();
+    dot_ask(&mut dot, &q).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let quic = s.listener("quic");
+    let (endpoint, conn) = runtime
+        .block_on(doq_connect(quic, &p.ca_der, None))
+        .unwrap();
+    let start = Instant::now();
+    let status = s.stop().expect("exits within 5 s of SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(start.elapsed() < STOP_DEADLINE);
+    // The DoQ connection was closed by the server, not left to time out.
+    let closed = runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(1), conn.closed()).await });
+    assert!(
+        matches!(closed, Ok(quinn::ConnectionError::ApplicationClosed(_))),
+        "{closed:?}"
+    );
+    runtime.block_on(async move { drop(endpoint) });
+}
