@@ -9,6 +9,7 @@ mod gslb_answer;
 pub mod handler;
 pub mod mmsg;
 pub mod name;
+mod padding;
 pub mod query;
 pub mod query_log;
 pub mod quic;

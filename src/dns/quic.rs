@@ -217,6 +217,7 @@ impl Query {
             self.cells.dropped();
             return self.protocol_error(b"malformed query");
         };
+        super::padding::pad_reply(msg, &mut out);
         let mut framed = Vec::with_capacity(out.len() + 2);
         framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
         framed.extend_from_slice(&out);

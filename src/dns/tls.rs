@@ -29,6 +29,7 @@ impl Tls {
 
 impl Upgrade for Tls {
     type Stream = TlsStream<TcpStream>;
+    const PAD: bool = true;
     async fn upgrade(&self, tcp: TcpStream) -> std::io::Result<Self::Stream> {
         self.0.accept(tcp).await
     }

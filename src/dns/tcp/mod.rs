@@ -57,6 +57,8 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 /// connection itself for plain TCP, a TLS session over it for DNS over TLS.
 pub trait Upgrade: Clone + Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
+    /// Pad answers to queries that ask for it (RFC 7830), as encrypted transports do.
+    const PAD: bool;
     fn upgrade(&self, tcp: TcpStream)
         -> impl Future<Output = std::io::Result<Self::Stream>> + Send;
 }
@@ -67,6 +69,7 @@ pub struct Plain;
 
 impl Upgrade for Plain {
     type Stream = TcpStream;
+    const PAD: bool = false;
     async fn upgrade(&self, tcp: TcpStream) -> std::io::Result<TcpStream> {
         Ok(tcp)
     }
@@ -117,7 +120,8 @@ pub async fn serve_with<U: Upgrade>(
                             _ => return,
                         },
                     };
-                    connection(stream, peer, &shared, &cells, limits.idle, stop, &place).await;
+                    let session = Session { peer, shared: &shared, cells: &cells, idle: limits.idle, pad: U::PAD };
+                    session.serve(stream, stop, &place).await;
                     drop(place);
                 });
             }
@@ -164,55 +168,73 @@ pub fn answer(
     })
 }
 
-async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
+/// One connection's settings.
+struct Session<'a> {
     peer: SocketAddr,
-    shared: &Shared,
-    cells: &QueryCells,
+    shared: &'a Shared,
+    cells: &'a QueryCells,
     idle: Duration,
-    mut stop: watch::Receiver<bool>,
-    place: &table::Admitted,
-) {
-    // Reads are buffered; writes pass through (one write per reply).
-    let mut io = BufReader::new(stream);
-    let mut msg = Vec::new();
-    let mut out = Vec::with_capacity(4096);
-    let mut framed = Vec::with_capacity(4098);
-    let mut rotation = u64::from(peer.port());
-    loop {
-        let read = async {
-            let len = io.read_u16().await? as usize;
-            msg.resize(len, 0);
-            io.read_exact(&mut msg).await?;
-            Ok::<_, std::io::Error>(())
-        };
-        tokio::select! {
-            _ = stop.changed() => return,
-            // Its place was given to a newcomer.
-            _ = place.conn.evicted.notified() => return,
-            r = tokio::time::timeout(idle, read) => match r {
-                Ok(Ok(())) => {}
-                _ => return,
-            },
-        }
-        let start = std::time::Instant::now();
-        rotation = rotation.wrapping_add(1);
-        let Some(outcome) = answer(shared, &msg, peer.ip(), rotation, &mut out) else {
-            cells.dropped();
-            return;
-        };
-        // Length prefix and message in one write (one segment), from a reused buffer.
-        framed.clear();
-        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&out);
-        // Flush: TLS keeps written records until then (a no-op for TCP).
-        if io.write_all(&framed).await.is_err() || io.flush().await.is_err() {
-            return;
-        }
-        cells.record(&outcome, start.elapsed().as_nanos() as u64);
-        place.answered();
-        if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
-            super::query_log::log_query(&msg, peer, &outcome);
+    pad: bool,
+}
+
+impl Session<'_> {
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+        self,
+        stream: S,
+        mut stop: watch::Receiver<bool>,
+        place: &table::Admitted,
+    ) {
+        let Session {
+            peer,
+            shared,
+            cells,
+            idle,
+            pad,
+        } = self;
+        // Reads are buffered; writes pass through (one write per reply).
+        let mut io = BufReader::new(stream);
+        let mut msg = Vec::new();
+        let mut out = Vec::with_capacity(4096);
+        let mut framed = Vec::with_capacity(4098);
+        let mut rotation = u64::from(peer.port());
+        loop {
+            let read = async {
+                let len = io.read_u16().await? as usize;
+                msg.resize(len, 0);
+                io.read_exact(&mut msg).await?;
+                Ok::<_, std::io::Error>(())
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                // Its place was given to a newcomer.
+                _ = place.conn.evicted.notified() => return,
+                r = tokio::time::timeout(idle, read) => match r {
+                    Ok(Ok(())) => {}
+                    _ => return,
+                },
+            }
+            let start = std::time::Instant::now();
+            rotation = rotation.wrapping_add(1);
+            let Some(outcome) = answer(shared, &msg, peer.ip(), rotation, &mut out) else {
+                cells.dropped();
+                return;
+            };
+            if pad {
+                super::padding::pad_reply(&msg, &mut out);
+            }
+            // Length prefix and message in one write (one segment), from a reused buffer.
+            framed.clear();
+            framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&out);
+            // Flush: TLS keeps written records until then (a no-op for TCP).
+            if io.write_all(&framed).await.is_err() || io.flush().await.is_err() {
+                return;
+            }
+            cells.record(&outcome, start.elapsed().as_nanos() as u64);
+            place.answered();
+            if shared.query_log_every > 0 && rotation % shared.query_log_every == 0 {
+                super::query_log::log_query(&msg, peer, &outcome);
+            }
         }
     }
 }
