@@ -506,11 +506,19 @@ async fn idle_doq_connections_are_closed_and_the_per_client_cap_refuses_the_extr
     let (_e2, second) = doq_connect(quic, &p.ca_der, None).await.unwrap();
     let q = grid_query("static.example.com", "A", None);
     doq_ask(&second, &encode(&q)).await.expect("admitted");
-    let third = doq_connect(quic, &p.ca_der, None).await;
+    // The third from one network is closed once its handshake is done (forged sources
+    // cannot take places): DOQ_EXCESSIVE_LOAD, and no answer.
+    let third = match doq_connect(quic, &p.ca_der, None).await {
+        Ok((_e3, c)) => {
+            let asked = doq_ask(&c, &encode(&q)).await;
+            assert!(asked.is_err(), "the third connection gets no answer");
+            c.closed().await
+        }
+        Err(e) => e,
+    };
     assert!(
-        matches!(third, Err(quinn::ConnectionError::ConnectionClosed(_))),
-        "the third connection from one network is refused: {:?}",
-        third.map(|_| ())
+        matches!(third, quinn::ConnectionError::ApplicationClosed(ref c) if c.error_code == quinn::VarInt::from_u32(4)),
+        "the third connection from one network is refused: {third:?}"
     );
     let closed = tokio::time::timeout(Duration::from_secs(5), first.closed())
         .await
@@ -532,6 +540,35 @@ async fn idle_doq_connections_are_closed_and_the_per_client_cap_refuses_the_extr
         .await
         .expect("room again");
     doq_ask(&fourth, &encode(&q)).await.unwrap();
+}
+
+#[tokio::test]
+async fn at_the_global_cap_a_new_doq_connection_takes_the_place_of_the_one_idle_longest() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pki(dir.path(), "a");
+    let s = serve(&p, &["--tcp-max-connections", "2"]);
+    let quic = s.listener("quic");
+    let q = encode(&grid_query("static.example.com", "A", None));
+    let (_e1, busy) = doq_connect(quic, &p.ca_der, None).await.unwrap();
+    doq_ask(&busy, &q).await.unwrap();
+    let (_e2, silent) = doq_connect(quic, &p.ca_der, None).await.unwrap();
+    // Wait until the server holds both (the second is admitted after its handshake).
+    doq_ask(&silent, &q).await.unwrap();
+    let (_e3, newcomer) = doq_connect(quic, &p.ca_der, None).await.unwrap();
+    doq_ask(&newcomer, &q)
+        .await
+        .expect("the newcomer is served");
+    // The one that answered longest ago made room: `busy` asked first, then `silent`.
+    let closed = tokio::time::timeout(Duration::from_secs(5), busy.closed())
+        .await
+        .expect("closed to make room");
+    assert!(
+        matches!(closed, quinn::ConnectionError::ApplicationClosed(ref c) if c.error_code == quinn::VarInt::from_u32(4)),
+        "DOQ_EXCESSIVE_LOAD: {closed:?}"
+    );
+    doq_ask(&silent, &q)
+        .await
+        .expect("the other one is still served");
 }
 
 /// A DoT connection with a completed handshake.

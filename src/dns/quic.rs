@@ -1,9 +1,10 @@
 //! DNS over QUIC (RFC 9250, ALPN "doq"): one query per bidirectional stream, each message
-//! with a 2-byte length prefix and message ID 0. Connections are admitted through a
-//! connection table like TCP's (per-client and global caps) and closed after the TCP idle
-//! timeout without a new query.
+//! with a 2-byte length prefix and message ID 0. Connections are admitted, once their
+//! handshake is done, through a connection table like TCP's (per-client and global caps) and
+//! closed after the TCP idle timeout without a new query.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,30 +89,39 @@ pub async fn serve(
 ) {
     let table = tcp::new_table(&shared, limits);
     let cells = shared.metrics.register(true);
+    let handshakes = Arc::new(AtomicUsize::new(0));
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             incoming = endpoint.accept() => {
                 let Some(incoming) = incoming else { break };
-                let peer = incoming.remote_address();
-                let Ok(place) = table.admit(peer.ip()) else {
-                    // Over its network's share: CONNECTION_REFUSED, no state kept.
-                    incoming.refuse();
+                // Many handshakes under way: the client must first prove its address with
+                // a Retry (stateless), so forged sources cannot pile up handshake state.
+                let busy = handshakes.load(Relaxed) >= limits.max_connections;
+                if busy && !incoming.remote_address_validated() && incoming.may_retry() {
+                    let _ = incoming.retry();
                     continue;
-                };
+                }
+                let peer = incoming.remote_address();
                 let Ok(connecting) = incoming.accept() else { continue };
-                let shared = shared.clone();
-                let cells = cells.clone();
+                let (shared, cells, table) = (shared.clone(), cells.clone(), table.clone());
                 let mut stop = stop.clone();
+                let handshaking = Handshaking::new(&handshakes);
                 conns.spawn(async move {
                     let conn = tokio::select! {
                         _ = stop.changed() => return,
-                        _ = place.conn.evicted.notified() => return,
                         c = tokio::time::timeout(limits.idle, connecting) => match c {
                             Ok(Ok(c)) => c,
                             _ => return,
                         },
+                    };
+                    drop(handshaking);
+                    // Admitted once the handshake has proved the client's address, as TCP
+                    // connections are once accepted: forged sources take no place.
+                    let Ok(place) = table.admit(peer.ip()) else {
+                        conn.close(VarInt::from_u32(DOQ_EXCESSIVE_LOAD), b"too many connections");
+                        return;
                     };
                     connection(conn, peer, shared, cells, limits.idle, stop, place).await;
                 });
@@ -127,6 +137,22 @@ pub async fn serve(
     .await;
     endpoint.close(VarInt::from_u32(DOQ_NO_ERROR), b"shutting down");
     let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+}
+
+/// Counts a handshake under way while it lives.
+struct Handshaking(Arc<AtomicUsize>);
+
+impl Handshaking {
+    fn new(count: &Arc<AtomicUsize>) -> Handshaking {
+        count.fetch_add(1, Relaxed);
+        Handshaking(count.clone())
+    }
+}
+
+impl Drop for Handshaking {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Serves the streams of one connection until it has gone `idle` without a new query, is
