@@ -262,10 +262,9 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     // `(udp+tcp)` line have seen them all by then.
     for e in encrypted {
         let (addr, kind) = match e {
-            EncryptedListener::Tls(l) => {
+            EncryptedListener::Tls(l, certs) => {
                 let addr = l.local_addr().map_err(ServeError::Start)?;
                 let l = tokio::net::TcpListener::from_std(l).map_err(ServeError::Start)?;
-                let certs = certs.clone().expect("certificates loaded");
                 let task = tls::serve(l, shared.clone(), certs, cfg.tcp, stop_rx.clone());
                 tcp_tasks.push(runtime.spawn(task));
                 (addr, "tls")
@@ -320,7 +319,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
 
 /// A bound DNS over TLS or over QUIC listener.
 enum EncryptedListener {
-    Tls(std::net::TcpListener),
+    Tls(std::net::TcpListener, Arc<CertStore>),
     Quic(quinn::Endpoint),
 }
 
@@ -333,7 +332,7 @@ fn bind_encrypted(
     let mut out = Vec::new();
     for &addr in &e.tls {
         let l = tcp::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
-        out.push(EncryptedListener::Tls(l));
+        out.push(EncryptedListener::Tls(l, certs.clone()));
     }
     for &addr in &e.quic {
         let socket = quic::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
