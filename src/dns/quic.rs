@@ -244,10 +244,12 @@ impl Query {
             return self.protocol_error(b"malformed query");
         };
         super::padding::pad_reply(msg, &mut out);
-        let mut framed = Vec::with_capacity(out.len() + 2);
-        framed.extend_from_slice(&(out.len() as u16).to_be_bytes());
-        framed.extend_from_slice(&out);
-        if send.write_all(&framed).await.is_err() || send.finish().is_err() {
+        // Both writes land in quinn's send buffer: one packet for a small answer.
+        let len = (out.len() as u16).to_be_bytes();
+        if send.write_all(&len).await.is_err()
+            || send.write_all(&out).await.is_err()
+            || send.finish().is_err()
+        {
             return;
         }
         self.cells
