@@ -61,13 +61,29 @@ impl ConfigArgs {
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
-    /// Serve DNS on UDP and TCP until SIGTERM or SIGINT.
+    /// Serve DNS on UDP and TCP (and TLS, QUIC when asked) until SIGTERM or SIGINT.
     Serve {
         #[command(flatten)]
         config: ConfigArgs,
         /// Address to answer on, UDP and TCP (repeatable). Port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:5300")]
         listen: Vec<SocketAddr>,
+        /// Address to answer DNS over TLS on (RFC 7858; TCP, repeatable). Needs --tls-cert
+        /// and --tls-key; takes the --tcp-* limits, with a connection table of its own.
+        #[arg(long, value_name = "ADDR:PORT", visible_alias = "tls-listen")]
+        listen_tls: Vec<SocketAddr>,
+        /// Address to answer DNS over QUIC on (RFC 9250; UDP, repeatable). Needs --tls-cert
+        /// and --tls-key; --tcp-idle-timeout is its idle timeout and the --tcp-max-* caps
+        /// count its connections.
+        #[arg(long, value_name = "ADDR:PORT", visible_alias = "quic-listen")]
+        listen_quic: Vec<SocketAddr>,
+        /// PEM certificate chain (leaf first) of the TLS and QUIC listeners. Read again on
+        /// SIGHUP and POST /v1/reload; a new pair that cannot be used keeps the old one.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
         /// Admin HTTP API address, or `off`.
         #[arg(long, default_value = "127.0.0.1:9153")]
         admin: String,
@@ -334,6 +350,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Serve {
             config,
             listen,
+            listen_tls,
+            listen_quic,
+            tls_cert,
+            tls_key,
             admin,
             admin_token,
             state_file,
@@ -374,6 +394,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 },
             };
             let probe_source = ProbeSource::new(&probe_source).context("--probe-source")?;
+            let encrypted = encrypted(listen_tls, listen_quic, tls_cert, tls_key)?;
             let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
             let cfg = ServeConfig {
                 paths: config.paths(),
@@ -405,6 +426,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                         FleetHealthArg::Quorum => FleetHealth::Quorum,
                     },
                 }),
+                encrypted,
             };
             match server::serve(cfg) {
                 Ok(()) => Ok(ExitCode::SUCCESS),
@@ -525,6 +547,32 @@ fn dnssec(command: DnssecCommand) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// The encrypted listeners, when asked for, with their certificate and key.
+fn encrypted(
+    tls: Vec<SocketAddr>,
+    quic: Vec<SocketAddr>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> anyhow::Result<Option<server::Encrypted>> {
+    if tls.is_empty() && quic.is_empty() {
+        if cert.is_some() || key.is_some() {
+            anyhow::bail!(
+                "--tls-cert and --tls-key serve --listen-tls and --listen-quic; give one"
+            );
+        }
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (cert, key) else {
+        anyhow::bail!("--listen-tls and --listen-quic need --tls-cert FILE and --tls-key FILE");
+    };
+    Ok(Some(server::Encrypted {
+        tls,
+        quic,
+        cert,
+        key,
+    }))
 }
 
 /// `--fleet-health`.

@@ -2,13 +2,14 @@
 //! watcher, SIGHUP, admin API), so reloads never overlap and are all-or-nothing.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{self, Paths};
+use crate::dns::certs::CertStore;
 use crate::fleet::{fingerprint, Loaded};
 use crate::health::Monitor;
 use crate::preview::{self, Preview};
@@ -105,6 +106,8 @@ pub struct Reloader {
     status: Arc<Mutex<LoadStatus>>,
     /// Where the configuration is read from (for dry runs).
     paths: Paths,
+    /// The TLS certificate and key, read again by SIGHUP and `POST /v1/reload`.
+    certs: Arc<OnceLock<Arc<CertStore>>>,
 }
 
 fn now() -> String {
@@ -162,6 +165,8 @@ impl Reloader {
         }
         // What the files looked like when the running configuration was last loaded.
         let mut loaded_from = stamp(&dirs);
+        let certs = Arc::new(OnceLock::<Arc<CertStore>>::new());
+        let own_certs = certs.clone();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 // Requests that queued up while we were busy are served by this one load.
@@ -170,6 +175,13 @@ impl Reloader {
                     waiting.push(more);
                 }
                 let trigger = waiting[0].trigger;
+                if let Some(c) = certs
+                    .get()
+                    .filter(|_| waiting.iter().any(|w| w.trigger != FILE_CHANGE))
+                {
+                    let c = c.clone();
+                    let _ = tokio::task::spawn_blocking(move || c.reload_logged()).await;
+                }
                 let now_seen = stamp(&dirs);
                 if waiting.iter().all(|w| w.trigger == FILE_CHANGE) && now_seen == loaded_from {
                     // The watcher saw the files a reload has already read (e.g. just after
@@ -262,6 +274,7 @@ impl Reloader {
             tx,
             status,
             paths: own_paths,
+            certs: own_certs,
         }
     }
 
@@ -310,6 +323,12 @@ impl Reloader {
 
     pub fn status(&self) -> LoadStatus {
         self.status.lock().unwrap().clone()
+    }
+
+    /// Reads the TLS certificate and key again on each reload but those the file watcher
+    /// asks for (set once).
+    pub fn reload_certs(&self, certs: Arc<CertStore>) {
+        let _ = self.certs.set(certs);
     }
 
     /// Reloads on SIGHUP.

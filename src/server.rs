@@ -10,7 +10,8 @@ use tokio::sync::watch;
 
 use crate::admin::{self, Admin};
 use crate::config::{self, Paths, Problems};
-use crate::dns::{tcp, udp};
+use crate::dns::certs::{CertError, CertStore};
+use crate::dns::{quic, tcp, tls, udp};
 use crate::health::{Monitor, ProbeSource, ProbeSourceError};
 use crate::reload::Reloader;
 use crate::snapshot::Snapshot;
@@ -44,6 +45,21 @@ pub struct ServeConfig {
     pub probe_source: ProbeSource,
     /// The fleet to join, or `None` to stand alone.
     pub fleet: Option<crate::fleet::FleetConfig>,
+    /// DNS over TLS and over QUIC, or `None`.
+    pub encrypted: Option<Encrypted>,
+}
+
+/// The encrypted listeners and their certificate. They take the TCP limits (`tcp`).
+#[derive(Debug, Clone)]
+pub struct Encrypted {
+    /// DNS over TLS addresses (TCP).
+    pub tls: Vec<SocketAddr>,
+    /// DNS over QUIC addresses (UDP).
+    pub quic: Vec<SocketAddr>,
+    /// PEM certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// PEM private key of the leaf certificate.
+    pub key: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +76,14 @@ pub enum ServeError {
     /// A probe source address this host cannot bind.
     #[error(transparent)]
     ProbeSource(#[from] ProbeSourceError),
+    /// The TLS certificate or key cannot be used (the message names the file).
+    #[error(transparent)]
+    Certs(#[from] CertError),
+    #[error("cannot serve DNS over QUIC on {addr}: {source}")]
+    Quic {
+        addr: SocketAddr,
+        source: quic::QuicError,
+    },
 }
 
 /// One listen address, bound for UDP (several sockets) and TCP on the same port.
@@ -142,6 +166,10 @@ fn log_database(role: &str, info: crate::geo::DbInfo<'_>, bytes: usize) {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     cfg.probe_source.check_local()?;
+    let certs = match &cfg.encrypted {
+        Some(e) => Some(CertStore::load(&e.cert, &e.key)?),
+        None => None,
+    };
     let mut snapshot = config::load(&cfg.paths).map_err(ServeError::Config)?;
     let shared = Arc::new(
         Shared::new(Snapshot::default())
@@ -177,6 +205,9 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     crate::state::release_freed_memory();
     let reloader = Reloader::spawn(cfg.paths.clone(), shared.clone(), monitor.clone());
     reloader.watch_sighup().map_err(ServeError::Start)?;
+    if let Some(c) = &certs {
+        reloader.reload_certs(c.clone());
+    }
     let _watcher = if cfg.watch {
         match ConfigWatcher::start(
             reloader.clone(),
@@ -198,6 +229,10 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         .iter()
         .map(|&a| bind(a, workers))
         .collect::<Result<Vec<_>, _>>()?;
+    let encrypted = match (&cfg.encrypted, &certs) {
+        (Some(e), Some(c)) => bind_encrypted(e, c, cfg.tcp)?,
+        _ => Vec::new(),
+    };
     let signals = Signals::install().map_err(ServeError::Start)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -226,6 +261,27 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let mut threads = Vec::new();
     let mut tcp_tasks = Vec::new();
     let mut lines = Vec::new();
+    // The encrypted listeners' lines come first: scripts waiting for the first
+    // `(udp+tcp)` line have seen them all by then.
+    for e in encrypted {
+        let (addr, kind) = match e {
+            EncryptedListener::Tls(l, certs) => {
+                let addr = l.local_addr().map_err(ServeError::Start)?;
+                let l = tokio::net::TcpListener::from_std(l).map_err(ServeError::Start)?;
+                let task = tls::serve(l, shared.clone(), certs, cfg.tcp, stop_rx.clone());
+                tcp_tasks.push(runtime.spawn(task));
+                (addr, "tls")
+            }
+            EncryptedListener::Quic(endpoint) => {
+                let addr = endpoint.local_addr().map_err(ServeError::Start)?;
+                let task = quic::serve(endpoint, shared.clone(), cfg.tcp, stop_rx.clone());
+                tcp_tasks.push(runtime.spawn(task));
+                (addr, "quic")
+            }
+        };
+        tracing::info!(listen = %addr, transport = kind, "DNS listening");
+        lines.push(format!("gslbd listening on {addr} ({kind})"));
+    }
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)
@@ -262,6 +318,32 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         let _ = t.join();
     }
     Ok(())
+}
+
+/// A bound DNS over TLS or over QUIC listener.
+enum EncryptedListener {
+    Tls(std::net::TcpListener, Arc<CertStore>),
+    Quic(quinn::Endpoint),
+}
+
+/// Binds the DoT (TCP) and DoQ (UDP) addresses; QUIC endpoints need the runtime entered.
+fn bind_encrypted(
+    e: &Encrypted,
+    certs: &Arc<CertStore>,
+    limits: tcp::TcpLimits,
+) -> Result<Vec<EncryptedListener>, ServeError> {
+    let mut out = Vec::new();
+    for &addr in &e.tls {
+        let l = tcp::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        out.push(EncryptedListener::Tls(l, certs.clone()));
+    }
+    for &addr in &e.quic {
+        let socket = quic::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let endpoint = quic::endpoint(socket, certs, limits)
+            .map_err(|source| ServeError::Quic { addr, source })?;
+        out.push(EncryptedListener::Quic(endpoint));
+    }
+    Ok(out)
 }
 
 /// SIGTERM and SIGINT handlers, installed before the server says it is ready.

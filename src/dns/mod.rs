@@ -1,6 +1,7 @@
 //! DNS on the wire: query parsing, response writing, the request handler and the listeners.
 //! The only place that knows the DNS message format.
 
+pub mod certs;
 mod compress;
 pub mod edns;
 pub mod explain;
@@ -8,8 +9,10 @@ mod gslb_answer;
 pub mod handler;
 pub mod mmsg;
 pub mod name;
+mod padding;
 pub mod query;
 pub mod query_log;
+pub mod quic;
 pub mod rdata;
 mod referral;
 pub mod response;
@@ -17,4 +20,5 @@ pub mod rr;
 pub mod rrl;
 pub mod signed;
 pub mod tcp;
+pub mod tls;
 pub mod udp;

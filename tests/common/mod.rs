@@ -57,6 +57,9 @@ pub struct Server {
     child: Option<Child>,
     addr: SocketAddr,
     admin: Option<SocketAddr>,
+    /// The other listeners, printed before the first `(udp+tcp)` line: (kind, address), e.g.
+    /// ("tls", 127.0.0.1:40123) for `gslbd listening on 127.0.0.1:40123 (tls)`.
+    listeners: Vec<(String, SocketAddr)>,
     stderr: Arc<Mutex<String>>,
     /// Keeps temporary directories alive as long as the server runs.
     _keep: Vec<tempfile::TempDir>,
@@ -130,17 +133,25 @@ impl Server {
         let deadline = Instant::now() + START_DEADLINE;
         let mut seen = Vec::new();
         let mut admin = None;
+        let mut listeners = Vec::new();
         let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(rest) = line.strip_prefix("gslbd listening on ") {
-                        let a = rest.strip_suffix(" (udp+tcp)").unwrap_or_else(|| {
-                            panic!("unexpected listening line format: {line:?}")
-                        });
-                        break a.parse::<SocketAddr>().unwrap_or_else(|e| {
+                        let (a, kind) = rest
+                            .strip_suffix(')')
+                            .and_then(|r| r.split_once(" ("))
+                            .unwrap_or_else(|| {
+                                panic!("unexpected listening line format: {line:?}")
+                            });
+                        let a = a.parse::<SocketAddr>().unwrap_or_else(|e| {
                             panic!("bad address in listening line {line:?}: {e}")
                         });
+                        if kind == "udp+tcp" {
+                            break a;
+                        }
+                        listeners.push((kind.to_string(), a));
                     }
                     if let Some(rest) = line.strip_prefix("gslbd admin API on ") {
                         admin = Some(rest.parse::<SocketAddr>().expect("admin address"));
@@ -175,6 +186,7 @@ impl Server {
             child: Some(child),
             addr,
             admin,
+            listeners,
             stderr,
             _keep: Vec::new(),
             zones: zones.to_path_buf(),
@@ -228,6 +240,15 @@ impl Server {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of the first listener of `kind` (`tls`, `quic`) the server printed.
+    pub fn listener(&self, kind: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("the server printed no ({kind}) listening line"))
     }
 
     /// Everything the server wrote to stderr so far.
