@@ -163,8 +163,14 @@ fn binary_unit_user_configuration_docs_and_man_pages_are_installed(pkg: &Package
             "/usr/share/gslbd/prometheus/gslbd-alerts.yaml".into(),
             "-rw-r--r--",
         ),
-        ("/usr/share/gslbd/schema/zone.schema.json".into(), "-rw-r--r--"),
-        ("/usr/share/gslbd/schema/regions.schema.json".into(), "-rw-r--r--"),
+        (
+            "/usr/share/gslbd/schema/zone.schema.json".into(),
+            "-rw-r--r--",
+        ),
+        (
+            "/usr/share/gslbd/schema/regions.schema.json".into(),
+            "-rw-r--r--",
+        ),
         // Where the examples' "$schema" keys point (../schema/ from their directories).
         (
             "/usr/share/doc/gslbd/examples/schema/zone.schema.json".into(),
