@@ -459,9 +459,31 @@ pub fn nats_server() -> PathBuf {
 /// `k` distinct TCP ports free on 127.0.0.1 at the time of asking (all bound at once, then
 /// released, so no two are the same).
 pub fn free_tcp_ports(k: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..k)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free TCP port"))
-        .collect();
+    // Below the kernel's ephemeral range: a port the kernel hands out for an outgoing
+    // connection (any test's client socket) can never be one picked here and released, so
+    // nats-server cannot find it taken when it binds it a moment later.
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = (10_000u16, low.max(10_000 + 4096));
+    let seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    let mut rng = super::Rng::new(seed);
+    let mut listeners = Vec::with_capacity(k);
+    // Bounded: at most 100 tries per port.
+    for _ in 0..k * 100 {
+        if listeners.len() == k {
+            break;
+        }
+        let port = from + rng.below(usize::from(to - from)) as u16;
+        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(l);
+        }
+    }
+    assert_eq!(listeners.len(), k, "no {k} free TCP ports in {from}..{to}");
     listeners
         .iter()
         .map(|l| l.local_addr().unwrap().port())
