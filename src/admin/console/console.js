@@ -357,8 +357,13 @@
 
   // ---- the loop -------------------------------------------------------------------
 
+  // One poll at a time; a poll asked for meanwhile (after a drain) runs right after.
+  let again = false;
   async function poll() {
-    if (polling) return;
+    if (polling) {
+      again = true;
+      return;
+    }
     polling = true;
     try {
       status = await getJSON("v1/status");
@@ -381,6 +386,10 @@
       live.textContent = `no answer from the server (${e.message}); retrying`;
     } finally {
       polling = false;
+      if (again) {
+        again = false;
+        poll();
+      }
     }
   }
 

@@ -136,6 +136,19 @@ fn nxdomain_and_wildcards_count_per_zone_and_errors_per_network() {
 }
 
 #[test]
+fn eight_byte_lowercase_is_ascii_lowercase_of_every_byte() {
+    for seed in 0u64..2000 {
+        let w = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (seed << 7);
+        let want: Vec<u8> = w.to_le_bytes().iter().map(u8::to_ascii_lowercase).collect();
+        assert_eq!(lowercase(w).to_le_bytes().to_vec(), want, "{w:#x}");
+    }
+    for b in 0..=255u8 {
+        let w = u64::from_le_bytes([b; 8]);
+        assert_eq!(lowercase(w), u64::from_le_bytes([b.to_ascii_lowercase(); 8]), "{b}");
+    }
+}
+
+#[test]
 fn a_valid_server_cookie_is_never_limited() {
     let r = rrl(1, 0);
     let proven = Outcome {
