@@ -144,7 +144,11 @@ fn eight_byte_lowercase_is_ascii_lowercase_of_every_byte() {
     }
     for b in 0..=255u8 {
         let w = u64::from_le_bytes([b; 8]);
-        assert_eq!(lowercase(w), u64::from_le_bytes([b.to_ascii_lowercase(); 8]), "{b}");
+        assert_eq!(
+            lowercase(w),
+            u64::from_le_bytes([b.to_ascii_lowercase(); 8]),
+            "{b}"
+        );
     }
 }
 
