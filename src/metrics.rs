@@ -2,6 +2,8 @@
 //! thread writes (no locks, no shared cache lines); a scrape sums them and renders
 //! Prometheus text.
 
+mod edge;
+
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -229,37 +231,6 @@ pub struct TargetGauge {
 }
 
 impl Metrics {
-    /// The TCP listeners' open connections and the ones closed by the caps.
-    fn render_tcp(&self, o: &mut String) {
-        let tables = self.tcp_tables.lock().unwrap();
-        let open: usize = tables.iter().map(|t| t.len()).sum();
-        let count = |f: &dyn Fn(&crate::dns::tcp::ConnTable) -> u64| -> u64 {
-            tables.iter().map(|t| f(t)).sum()
-        };
-        let per_client = count(&|t| t.refused_per_client.load(Relaxed));
-        let evicted = count(&|t| t.evicted.load(Relaxed));
-        if let Some(r) = self.rrl.lock().unwrap().as_ref() {
-            let _ = writeln!(
-                o,
-                "# HELP gslbd_rrl_limited_total UDP responses held back by response rate limiting: dropped, or slipped (sent truncated).\n\
-                 # TYPE gslbd_rrl_limited_total counter\n\
-                 gslbd_rrl_limited_total{{action=\"dropped\"}} {}\n\
-                 gslbd_rrl_limited_total{{action=\"slipped\"}} {}",
-                r.dropped.load(Relaxed),
-                r.slipped.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            o,
-            "# HELP gslbd_tcp_connections Open TCP connections.\n# TYPE gslbd_tcp_connections gauge\n\
-             gslbd_tcp_connections {open}\n\
-             # HELP gslbd_tcp_closed_total TCP connections closed by the caps: refused because their client network held its share (per_client), or closed to make room for a newcomer (evicted).\n\
-             # TYPE gslbd_tcp_closed_total counter\n\
-             gslbd_tcp_closed_total{{reason=\"per_client\"}} {per_client}\n\
-             gslbd_tcp_closed_total{{reason=\"evicted\"}} {evicted}"
-        );
-    }
-
     /// Cells for one query thread (`shared` false) or for many tasks (`shared` true).
     pub fn register(&self, shared: bool) -> Arc<QueryCells> {
         let c = Arc::new(QueryCells::new(shared));
@@ -382,7 +353,7 @@ impl Metrics {
         for (name, help, v) in simple {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         }
-        self.render_tcp(&mut o);
+        self.render_edge(&mut o);
         let _ = writeln!(o, "# HELP gslbd_reloads_total Configuration reloads, by result.\n# TYPE gslbd_reloads_total counter");
         let _ = writeln!(
             o,
