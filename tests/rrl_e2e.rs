@@ -184,22 +184,10 @@ fn a_flooding_network_is_limited_and_the_others_are_not() {
 
 /// A query over TCP from `source`.
 fn tcp_from(source: IpAddr, to: SocketAddr, q: &Message) -> Message {
-    use socket2::{Domain, Socket, Type};
-    use std::io::{Read, Write};
-    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-    sock.bind(&SocketAddr::new(source, 0).into()).unwrap();
-    sock.connect(&to.into()).unwrap();
-    let mut c: std::net::TcpStream = sock.into();
-    c.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
-    let body = encode(q);
-    let mut framed = (body.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&body);
-    c.write_all(&framed).unwrap();
-    let mut len = [0u8; 2];
-    c.read_exact(&mut len).unwrap();
-    let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
-    c.read_exact(&mut msg).unwrap();
-    decode(&msg)
+    use std::io::Write;
+    let mut c = tcp_connect_from(source, to).expect("TCP connect");
+    c.write_all(&frame(&encode(q))).unwrap();
+    decode(&read_framed(&mut c).expect("TCP reply"))
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -39,17 +39,9 @@ fn raise_fd_limit() {
     );
 }
 
-fn connect_from(source: IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
-    use socket2::{Domain, Socket, Type};
-    let sock = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-    sock.bind(&SocketAddr::new(source, 0).into())?;
-    sock.connect_timeout(&to.into(), Duration::from_secs(2))?;
-    Ok(sock.into())
-}
-
 /// One abusive connection: idle, half a length prefix, or a prefix and half a message.
 fn abuse(source: IpAddr, to: SocketAddr, i: usize) -> Option<TcpStream> {
-    let mut c = connect_from(source, to).ok()?;
+    let mut c = tcp_connect_from(source, to).ok()?;
     let _ = match i % 3 {
         0 => Ok(()),
         1 => c.write_all(&[0]),
@@ -61,9 +53,7 @@ fn abuse(source: IpAddr, to: SocketAddr, i: usize) -> Option<TcpStream> {
 /// The well-behaved client: a fresh connection and one query, again and again, until `done`;
 /// returns every answer's time.
 fn client(to: SocketAddr, done: Arc<AtomicBool>) -> Vec<Duration> {
-    let q = encode(&query("static.example.com.", RecordType::A));
-    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
-    framed.extend_from_slice(&q);
+    let framed = frame(&encode(&query("static.example.com.", RecordType::A)));
     let mut times = Vec::new();
     let source = IpAddr::V4(Ipv4Addr::new(127, 0, 99, 7));
     // Bounded: at most 20 s of asking.
@@ -71,14 +61,9 @@ fn client(to: SocketAddr, done: Arc<AtomicBool>) -> Vec<Duration> {
     while !done.load(Ordering::SeqCst) && Instant::now() < deadline {
         let start = Instant::now();
         let answered = (|| -> std::io::Result<()> {
-            let mut c = connect_from(source, to)?;
-            c.set_read_timeout(Some(Duration::from_secs(2)))?;
+            let mut c = tcp_connect_from(source, to)?;
             c.write_all(&framed)?;
-            let mut len = [0u8; 2];
-            c.read_exact(&mut len)?;
-            let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
-            c.read_exact(&mut msg)?;
-            assert_eq!(decode(&msg).answers.len(), 2);
+            assert_eq!(decode(&read_framed(&mut c)?).answers.len(), 2);
             Ok(())
         })();
         // A failed query counts as never answered.

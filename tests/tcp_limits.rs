@@ -13,20 +13,13 @@ use common::*;
 use hickory_proto::rr::RecordType;
 
 fn framed(name: &str) -> Vec<u8> {
-    let q = encode(&query(name, RecordType::A));
-    let mut out = (q.len() as u16).to_be_bytes().to_vec();
-    out.extend_from_slice(&q);
-    out
+    frame(&encode(&query(name, RecordType::A)))
 }
 
 /// Sends one query on `c` and reads its framed answer.
 fn ask(c: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     c.write_all(&framed("static.example.com."))?;
-    let mut len = [0u8; 2];
-    c.read_exact(&mut len)?;
-    let mut msg = vec![0u8; u16::from_be_bytes(len) as usize];
-    c.read_exact(&mut msg)?;
-    Ok(msg)
+    read_framed(c)
 }
 
 /// Waits (up to `within`) for the server to close `c`; returns how long that took.
@@ -127,16 +120,7 @@ fn over_the_cap_a_newcomer_takes_the_place_of_the_connection_idle_longest() {
 #[test]
 fn a_client_network_holds_at_most_its_share_and_others_still_connect() {
     let s = server(&["--tcp-max-per-client", "2", "--admin", "127.0.0.1:0"]);
-    let from = |ip: &str| {
-        let sock =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        sock.bind(&std::net::SocketAddr::new(ip.parse().unwrap(), 0).into())
-            .unwrap();
-        sock.connect(&s.addr().into()).unwrap();
-        let c: TcpStream = sock.into();
-        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        c
-    };
+    let from = |ip: &str| tcp_connect_from(ip.parse().unwrap(), s.addr()).expect("TCP connect");
     let mut a = from("127.0.7.1");
     let mut b = from("127.0.7.2");
     assert!(ask(&mut a).is_ok() && ask(&mut b).is_ok());

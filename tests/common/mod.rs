@@ -575,6 +575,18 @@ pub fn udp_raw_timeout(addr: SocketAddr, packet: &[u8], timeout: Duration) -> Op
     }
 }
 
+/// A TCP connection to `to` from the local address `source` (say 127.0.x.y, to stand for a
+/// client network of its own), with the reply timeout for reads.
+pub fn tcp_connect_from(source: std::net::IpAddr, to: SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::for_address(to), Type::STREAM, None)?;
+    sock.bind(&SocketAddr::new(source, 0).into())?;
+    sock.connect_timeout(&to.into(), REPLY_TIMEOUT)?;
+    let s: TcpStream = sock.into();
+    s.set_read_timeout(Some(REPLY_TIMEOUT))?;
+    Ok(s)
+}
+
 fn tcp_connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect_timeout(&addr, REPLY_TIMEOUT).expect("TCP connect");
     s.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
@@ -582,7 +594,7 @@ fn tcp_connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
-fn read_framed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+pub fn read_framed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 2];
     s.read_exact(&mut len)?;
     let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
@@ -590,7 +602,8 @@ fn read_framed(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn frame(bytes: &[u8]) -> Vec<u8> {
+/// A DNS message with its TCP length prefix.
+pub fn frame(bytes: &[u8]) -> Vec<u8> {
     let mut v = (bytes.len() as u16).to_be_bytes().to_vec();
     v.extend_from_slice(bytes);
     v
