@@ -81,20 +81,26 @@ pub(super) async fn zones(State(a): State<Admin>) -> Response {
     let zones = snap
         .zones
         .iter()
-        .map(|z| ZoneView {
-            origin: z.origin.to_string(),
-            serial: z.serial,
-            file: z.file.display().to_string(),
-            names: z.names,
-            signed: z.dnssec.is_some(),
-            gslb: snap
-                .gslb
-                .records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.zone == z.origin)
-                .map(|(i, r)| gslb_view(r, owners(z, i), &snap.gslb.probes, &serving.health))
-                .collect(),
+        .map(|z| {
+            let mut owners = owners(z);
+            ZoneView {
+                origin: z.origin.to_string(),
+                serial: z.serial,
+                file: z.file.display().to_string(),
+                names: z.names,
+                signed: z.dnssec.is_some(),
+                gslb: snap
+                    .gslb
+                    .records
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.zone == z.origin)
+                    .map(|(i, r)| {
+                        let names = owners.remove(&i).unwrap_or_default();
+                        gslb_view(r, names, &snap.gslb.probes, &serving.health)
+                    })
+                    .collect(),
+            }
         })
         .collect();
     Json(ZonesBody {
@@ -104,16 +110,22 @@ pub(super) async fn zones(State(a): State<Admin>) -> Response {
     .into_response()
 }
 
-/// The names of `zone` answering with GSLB record `index`, in DNSSEC order.
-fn owners(zone: &Zone, index: usize) -> Vec<String> {
-    let mut names: Vec<&WireName> = zone
-        .nodes
-        .iter()
-        .filter(|(_, n)| matches!(n, Node::Gslb(i) if *i == index))
-        .map(|(name, _)| name)
-        .collect();
-    names.sort_by_cached_key(|n| canonical_key(n));
-    names.iter().map(|n| n.to_string()).collect()
+/// The names of `zone` answering with each GSLB record (by index), in DNSSEC order: one
+/// pass over the zone's names, however many records it has.
+fn owners(zone: &Zone) -> std::collections::HashMap<usize, Vec<String>> {
+    let mut by_record: std::collections::HashMap<usize, Vec<&WireName>> = Default::default();
+    for (name, node) in &zone.nodes {
+        if let Node::Gslb(i) = node {
+            by_record.entry(*i).or_default().push(name);
+        }
+    }
+    by_record
+        .into_iter()
+        .map(|(i, mut names)| {
+            names.sort_by_cached_key(|n| canonical_key(n));
+            (i, names.iter().map(|n| n.to_string()).collect())
+        })
+        .collect()
 }
 
 fn gslb_view(
