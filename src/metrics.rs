@@ -220,6 +220,8 @@ pub struct Metrics {
     pub tcp_tables: Mutex<Vec<Arc<crate::dns::tcp::ConnTable>>>,
     /// The response rate limiter, when on (read at scrape time).
     pub rrl: Mutex<Option<Arc<crate::dns::rrl::Rrl>>>,
+    /// The AF_XDP queues' counters (read at scrape time).
+    pub xdp: Mutex<Vec<Arc<crate::dns::xdp::QueueCounters>>>,
 }
 
 /// Health figures gathered at scrape time.

@@ -54,6 +54,13 @@ pub struct ServeArgs {
     /// machines waking a sleeping vCPU costs tens of microseconds per query.
     #[arg(long, default_value_t = 0, value_name = "MICROSECONDS")]
     udp_busy_poll: u64,
+    /// Answer UDP DNS arriving on this interface from AF_XDP sockets (repeatable): an XDP
+    /// program steers UDP for the --listen addresses into one socket per receive queue and
+    /// passes everything else to the kernel. Needs root (or CAP_BPF, CAP_NET_ADMIN,
+    /// CAP_NET_RAW, CAP_IPC_LOCK); where it cannot run, gslbd logs why and serves through
+    /// the kernel.
+    #[arg(long, value_name = "IFACE")]
+    xdp: Vec<String>,
     /// Seconds a TCP connection may stay idle between queries before it is closed.
     #[arg(long, default_value_t = 10.0)]
     tcp_idle_timeout: f64,
@@ -130,6 +137,7 @@ impl ServeArgs {
             state_file,
             udp_threads,
             udp_busy_poll,
+            xdp,
             tcp_idle_timeout,
             tcp_max_connections,
             tcp_max_per_client,
@@ -172,6 +180,7 @@ impl ServeArgs {
             listen,
             udp_workers: udp_threads.unwrap_or(cpus),
             udp_busy_poll: std::time::Duration::from_micros(udp_busy_poll),
+            xdp,
             tcp: gslbd::dns::tcp::TcpLimits {
                 idle: std::time::Duration::from_secs_f64(tcp_idle_timeout),
                 max_connections: tcp_max_connections.max(1),

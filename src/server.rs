@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::config::{self, Paths, Problems};
 use crate::dns::certs::{CertError, CertStore};
-use crate::dns::{quic, tcp, tls, udp};
+use crate::dns::{quic, tcp, tls, udp, xdp};
 use crate::health::{Monitor, ProbeSource, ProbeSourceError};
 use crate::reload::Reloader;
 use crate::snapshot::Snapshot;
@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub udp_workers: usize,
     /// How long a UDP thread polls for more queries before sleeping (zero: not at all).
     pub udp_busy_poll: std::time::Duration,
+    /// Interfaces whose UDP DNS is answered through AF_XDP (`dns::xdp`).
+    pub xdp: Vec<String>,
     pub tcp: tcp::TcpLimits,
     /// Response rate limiting of UDP answers (`rate` 0: off).
     pub rrl: crate::dns::rrl::RrlConfig,
@@ -282,6 +284,29 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         tracing::info!(listen = %addr, transport = kind, "DNS listening");
         lines.push(format!("gslbd listening on {addr} ({kind})"));
     }
+    let udp_addrs: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
+    let mut xdp_paths = Vec::new();
+    for iface in &cfg.xdp {
+        match xdp::start(iface, &udp_addrs, &shared, &stop) {
+            Ok(mut path) => {
+                threads.append(&mut path.threads);
+                let copy = if path.zero_copy { "zero-copy" } else { "copy" };
+                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, "answering UDP DNS through AF_XDP");
+                lines.push(format!(
+                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy})",
+                    path.queues,
+                    path.mode.as_str()
+                ));
+                xdp_paths.push(path);
+            }
+            Err(e) => {
+                tracing::error!(iface = %iface, error = %e, "AF_XDP is not available; answering UDP on this interface through the kernel");
+                lines.push(format!(
+                    "gslbd answering UDP on {iface} through the kernel: {e}"
+                ));
+            }
+        }
+    }
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)
@@ -317,6 +342,8 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     for t in threads {
         let _ = t.join();
     }
+    // Detaches the XDP programs, now that no worker uses their sockets.
+    drop(xdp_paths);
     Ok(())
 }
 

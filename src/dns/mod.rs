@@ -3,6 +3,7 @@
 
 pub mod certs;
 mod compress;
+pub mod datagram;
 pub mod edns;
 pub mod explain;
 mod gslb_answer;
@@ -22,3 +23,4 @@ pub mod signed;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
+pub mod xdp;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::handler::{handle, Context, Transport};
+use super::datagram::Answerer;
 use super::mmsg::{Batch, BATCH};
 use crate::state::Shared;
 
@@ -92,13 +92,9 @@ pub fn spawn_workers(
 fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_poll: Duration) {
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     let mut batch = Batch::new(&sock, wildcard);
-    // Each thread starts its rotation elsewhere, so that the per-query draws of gradual
-    // shifts (and round-robin starts) on different threads are not in step.
-    let mut rotation = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mut answerer = Answerer::new(i);
     let cells = shared.metrics.register(false);
     let mut outcomes = [None; BATCH];
-    let mut sigs = crate::dnssec::SigCache::default();
-    let mut slip = super::rrl::SlipCounter::default();
     while !stop.load(Ordering::Relaxed) {
         let received = match receive(&mut batch, busy_poll) {
             Ok(n) => n,
@@ -115,27 +111,7 @@ fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_po
         batch.each(received, |i, data, peer, reply| {
             outcomes[i] = match (data, peer) {
                 (Some(packet), Some(peer)) => {
-                    rotation = rotation.wrapping_add(1);
-                    let mut ctx =
-                        Context::serving(&serving, &shared.edns, rotation, now, &mut sigs);
-                    let o = handle(&mut ctx, packet, peer.ip(), Transport::Udp, reply);
-                    if let (Some(rrl), Some(out)) = (&shared.rrl, &o) {
-                        match rrl.check(out, packet, peer.ip(), now, &mut slip) {
-                            super::rrl::Verdict::Send => {}
-                            super::rrl::Verdict::Slip => super::rrl::truncate(reply),
-                            super::rrl::Verdict::Drop => reply.clear(),
-                        }
-                    }
-                    match &o {
-                        None => reply.clear(),
-                        Some(o) if shared.query_log_every > 0 => {
-                            if rotation % shared.query_log_every == 0 {
-                                super::query_log::log_query(packet, peer, o);
-                            }
-                        }
-                        Some(_) => {}
-                    }
-                    o
+                    answerer.answer(shared, &serving, now, packet, peer, reply)
                 }
                 _ => None,
             };

@@ -1,5 +1,5 @@
 //! The counters of the Internet edge, rendered at scrape time: response rate limiting and
-//! the TCP, TLS and QUIC connection tables.
+//! the TCP, TLS and QUIC connection tables, and the AF_XDP queues.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,5 +37,28 @@ impl Metrics {
              gslbd_tcp_closed_total{{reason=\"per_client\"}} {per_client}\n\
              gslbd_tcp_closed_total{{reason=\"evicted\"}} {evicted}"
         );
+        let queues = self.xdp.lock().unwrap();
+        if !queues.is_empty() {
+            let _ = writeln!(
+                o,
+                "# HELP gslbd_xdp_packets_total Packets the XDP program steered into gslbd's AF_XDP sockets, by what became of them: answered, unanswered (not a query, malformed, or held back by RRL), tx_full (the reply was lost: transmit ring full).\n\
+                 # TYPE gslbd_xdp_packets_total counter"
+            );
+            for q in queues.iter() {
+                for (result, c) in [
+                    ("answered", &q.answered),
+                    ("unanswered", &q.unanswered),
+                    ("tx_full", &q.tx_full),
+                ] {
+                    let _ = writeln!(
+                        o,
+                        "gslbd_xdp_packets_total{{iface=\"{}\",queue=\"{}\",result=\"{result}\"}} {}",
+                        q.iface,
+                        q.queue,
+                        c.load(Relaxed)
+                    );
+                }
+            }
+        }
     }
 }

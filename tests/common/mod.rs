@@ -11,6 +11,7 @@ pub mod health;
 pub mod metrics;
 pub mod nameservers;
 pub mod nats;
+pub mod netns;
 pub mod refusal;
 pub mod reload;
 pub mod schema;
@@ -60,6 +61,8 @@ pub struct Server {
     /// The other listeners, printed before the first `(udp+tcp)` line: (kind, address), e.g.
     /// ("tls", 127.0.0.1:40123) for `gslbd listening on 127.0.0.1:40123 (tls)`.
     listeners: Vec<(String, SocketAddr)>,
+    /// What it printed on stdout up to and including its first `(udp+tcp)` line.
+    startup: Vec<String>,
     stderr: Arc<Mutex<String>>,
     /// Keeps temporary directories alive as long as the server runs.
     _keep: Vec<tempfile::TempDir>,
@@ -109,12 +112,22 @@ impl Server {
         } else {
             &["--admin", "off"]
         };
-        let mut child = serve_command(zones, geo)
-            .args(["--listen", "127.0.0.1:0"])
+        let mut cmd = serve_command(zones, geo);
+        cmd.args(["--listen", "127.0.0.1:0"])
             .args(admin_args)
             .args(extra_args)
-            .env("GSLBD_LOG", "warn")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Server::launch(cmd, zones, geo, extra_args)
+    }
+
+    /// Runs `cmd` (a `gslbd serve` command line, whatever runs it) and waits for its
+    /// `gslbd listening on ADDR (udp+tcp)` line; `zones` and `geo` are the directories it
+    /// serves, `extra_args` what to show of its arguments should it fail to start.
+    pub fn launch(mut cmd: Command, zones: &Path, geo: &Path, extra_args: &[&str]) -> Server {
+        if !cmd.get_envs().any(|(k, _)| k == "GSLBD_LOG") {
+            cmd.env("GSLBD_LOG", "warn");
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -149,6 +162,7 @@ impl Server {
                             panic!("bad address in listening line {line:?}: {e}")
                         });
                         if kind == "udp+tcp" {
+                            seen.push(line);
                             break a;
                         }
                         listeners.push((kind.to_string(), a));
@@ -187,6 +201,7 @@ impl Server {
             addr,
             admin,
             listeners,
+            startup: seen,
             stderr,
             _keep: Vec::new(),
             zones: zones.to_path_buf(),
@@ -225,6 +240,11 @@ impl Server {
         body: &str,
     ) -> (u16, String) {
         http_request_with_body(self.admin_addr(), method, path, token, body)
+    }
+
+    /// What it printed on stdout while starting, its `(udp+tcp)` line last.
+    pub fn startup_lines(&self) -> &[String] {
+        &self.startup
     }
 
     /// The admin API address (start with `--admin 127.0.0.1:0`).

@@ -1,0 +1,185 @@
+//! The AF_XDP fast path (`--xdp IFACE`): UDP DNS queries for the listen addresses that
+//! arrive on one interface are steered by a small XDP program (`steer.bpf.c`) into AF_XDP
+//! sockets, one per receive queue, each with its own worker thread, and answered from
+//! there through the same answerer as the kernel path, without the kernel's IP and UDP
+//! layers. Everything else on the interface (ARP, ICMP, TCP, other UDP) goes to the kernel
+//! as before, and the kernel's listeners keep serving every other interface.
+//!
+//! Where the fast path cannot run (no permission, a kernel without AF_XDP, an interface
+//! that is missing or refuses the program) `start` says why, and the caller serves through
+//! the kernel alone.
+
+mod frame;
+mod program;
+mod ring;
+mod socket;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub use program::AttachMode;
+use program::{Program, ProgramError};
+use socket::{Mode, SocketError, XskSocket};
+
+use crate::state::Shared;
+
+/// The packet counters of one queue.
+pub struct QueueCounters {
+    pub iface: String,
+    pub queue: u32,
+    /// Replies sent.
+    pub answered: AtomicU64,
+    /// Packets that got no reply (not a DNS query, malformed, or held back by RRL).
+    pub unanswered: AtomicU64,
+    /// Replies lost because the transmit ring was full.
+    pub tx_full: AtomicU64,
+}
+
+impl QueueCounters {
+    fn add(&self, answered: u64, unanswered: u64, tx_full: u64) {
+        self.answered.fetch_add(answered, Relaxed);
+        self.unanswered.fetch_add(unanswered, Relaxed);
+        if tx_full > 0 {
+            self.tx_full.fetch_add(tx_full, Relaxed);
+        }
+    }
+}
+
+/// Why the fast path is not running.
+#[derive(Debug, thiserror::Error)]
+pub enum XdpError {
+    #[error("there is no interface {0}")]
+    NoInterface(String),
+    #[error("no UDP listen address to steer")]
+    NothingToSteer,
+    #[error("{0}{hint}", hint = permission_hint(.0))]
+    Program(#[from] ProgramError),
+    #[error("{0}{hint}", hint = socket_hint(.0))]
+    Socket(#[from] SocketError),
+    #[error("cannot start a worker thread: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
+fn permission_hint(e: &ProgramError) -> &'static str {
+    if e.to_string().contains("Operation not permitted") {
+        " (needs root, or CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK)"
+    } else {
+        ""
+    }
+}
+
+fn socket_hint(e: &SocketError) -> &'static str {
+    let errno = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .and_then(|s| s.raw_os_error());
+    match (e, errno) {
+        (SocketError::Open(_), Some(libc::EAFNOSUPPORT)) => {
+            " (this kernel was built without AF_XDP sockets, CONFIG_XDP_SOCKETS)"
+        }
+        (_, Some(libc::EPERM)) => " (needs root, or CAP_NET_RAW and CAP_IPC_LOCK)",
+        _ => "",
+    }
+}
+
+/// The fast path, running: its program attached and one worker per queue. Dropping it
+/// (after the workers have stopped) detaches the program.
+pub struct XdpPath {
+    pub iface: String,
+    pub mode: AttachMode,
+    pub queues: u32,
+    /// Whether the sockets run in zero-copy mode (else the kernel copies each packet).
+    pub zero_copy: bool,
+    pub threads: Vec<JoinHandle<()>>,
+    _program: Program,
+}
+
+/// Starts the fast path on `iface` for the UDP addresses `listen` (bound already, their
+/// ports known). Workers run until `stop` is set.
+pub fn start(
+    iface: &str,
+    listen: &[SocketAddr],
+    shared: &Arc<Shared>,
+    stop: &Arc<AtomicBool>,
+) -> Result<XdpPath, XdpError> {
+    if listen.is_empty() {
+        return Err(XdpError::NothingToSteer);
+    }
+    let ifindex = ifindex(iface)?;
+    raise_memlock_limit();
+    let mut program = Program::attach(iface, listen, true)?;
+    let queues = rx_queues(iface);
+    let mut sockets = Vec::with_capacity(queues as usize);
+    for queue in 0..queues {
+        let sock = XskSocket::open(ifindex, queue, false)?;
+        program.bind_queue(queue, &sock)?;
+        sockets.push((queue, sock));
+    }
+    let zero_copy = sockets.iter().all(|(_, s)| s.mode == Mode::ZeroCopy);
+    let mut threads = Vec::with_capacity(sockets.len());
+    for (queue, sock) in sockets {
+        let counters = Arc::new(QueueCounters {
+            iface: iface.to_string(),
+            queue,
+            answered: AtomicU64::new(0),
+            unanswered: AtomicU64::new(0),
+            tx_full: AtomicU64::new(0),
+        });
+        shared.metrics.xdp.lock().unwrap().push(counters.clone());
+        let (shared, stop) = (shared.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("xdp-{queue}"))
+            .spawn(move || {
+                // Queue q's rotation starts where the kernel path's worker q starts: the
+                // same queries in the same order get the same answers on either path.
+                worker::run(sock, &shared, &stop, queue as usize, &counters)
+            })
+            .map_err(XdpError::Thread)?;
+        threads.push(thread);
+    }
+    Ok(XdpPath {
+        iface: iface.to_string(),
+        mode: program.mode,
+        queues,
+        zero_copy,
+        threads,
+        _program: program,
+    })
+}
+
+fn ifindex(iface: &str) -> Result<u32, XdpError> {
+    let name = std::ffi::CString::new(iface).map_err(|_| XdpError::NoInterface(iface.into()))?;
+    // SAFETY: a NUL-terminated name.
+    match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+        0 => Err(XdpError::NoInterface(iface.to_string())),
+        i => Ok(i),
+    }
+}
+
+/// The interface's receive queues (one socket and worker each): the rx-N entries under
+/// /sys/class/net/IFACE/queues, at least one.
+fn rx_queues(iface: &str) -> u32 {
+    let dir = std::path::Path::new("/sys/class/net")
+        .join(iface)
+        .join("queues");
+    let count = std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+            .count()
+    });
+    count.max(1) as u32
+}
+
+/// The UMEM is locked memory: lift the limit where we may (it is counted against
+/// RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK).
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit with a valid struct; failure only leaves the limit as it was.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}

@@ -1,0 +1,339 @@
+//! The AF_XDP fast path (`--xdp IFACE`) on a veth pair between two network namespaces made
+//! by the test: a grid of queries gets the same bytes from gslbd answering through AF_XDP
+//! as from gslbd answering through the kernel, every one of them went through the AF_XDP
+//! sockets (the metrics count them), and what the XDP program must pass to the kernel
+//! still works (ARP and neighbour discovery, TCP, UDP to other ports). Without the means
+//! (not root, no network namespaces, no AF_XDP) it says why and skips; with
+//! GSLBD_REQUIRE_XDP=1 (scripts/xdp-test) it fails instead.
+//!
+//! A `--xdp` that cannot run (no such interface, no permission) is logged with its reason
+//! while gslbd serves through the kernel: tested on loopback, everywhere.
+
+mod common;
+
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use common::netns::VethPair;
+use common::{raw_ecs, raw_opt, raw_packet, raw_query, Server};
+
+/// Skips the test with `why`, or fails it when XDP was required.
+fn skip(why: &str) {
+    if std::env::var_os("GSLBD_REQUIRE_XDP").is_some_and(|v| v == "1") {
+        panic!("GSLBD_REQUIRE_XDP=1 but the XDP test cannot run: {why}");
+    }
+    eprintln!("SKIPPED: the AF_XDP test needs what this machine lacks: {why}");
+}
+
+/// One query of the grid, and how long to wait for an answer (a short wait where none is
+/// due, so that "no reply" costs little).
+struct Case {
+    what: String,
+    packet: Vec<u8>,
+    expect_reply: bool,
+}
+
+fn grid() -> Vec<Case> {
+    let names = [
+        "example.com.",
+        "www.example.com.",
+        "WwW.ExAmPlE.cOm.",
+        "api.example.com.",
+        "x.cdn.example.com.",
+        "a.b.apps.example.com.",
+        "status.apps.example.com.",
+        "host.lab.example.com.",
+        "static.example.com.",
+        "long.example.com.",
+        "media.example.com.",
+        "edge.example.com.",
+        "_sip._udp.example.com.",
+        "nope.example.com.",
+        "www.elsewhere.test.",
+    ];
+    // A, NS, CNAME, SOA, MX, TXT, AAAA, SRV, ANY
+    let types = [1u16, 2, 5, 6, 15, 16, 28, 33, 255];
+    let ecs = [
+        raw_ecs(1, 24, 0, &[81, 2, 69]),
+        raw_ecs(1, 24, 0, &[216, 160, 83]),
+        raw_ecs(1, 24, 0, &[175, 16, 199]),
+        raw_ecs(2, 48, 0, &[0x20, 0x01, 0x02, 0x18, 0, 0]),
+    ];
+    let mut opts: Vec<Option<Vec<u8>>> = vec![None, Some(raw_opt(1232, 0, false, &[]))];
+    opts.push(Some(raw_opt(512, 0, false, &[])));
+    opts.extend(ecs.iter().map(|e| Some(raw_opt(1232, 0, false, e))));
+    let mut cases = Vec::new();
+    let mut id = 1u16;
+    for name in names {
+        for t in types {
+            for o in &opts {
+                id = id.wrapping_add(7919);
+                cases.push(Case {
+                    what: format!("{name} type {t} opt {o:?}"),
+                    packet: raw_query(id, name, t, o.as_deref()),
+                    expect_reply: true,
+                });
+            }
+        }
+    }
+    let q = common::raw_question("www.example.com.", 1);
+    let odd = [
+        // Two questions: FORMERR.
+        (
+            raw_packet(11, [1, 0], [2, 0, 0, 0], &[q.clone(), q.clone()].concat()),
+            true,
+        ),
+        // EDNS version 1: BADVERS.
+        (
+            raw_query(
+                12,
+                "www.example.com.",
+                1,
+                Some(&raw_opt(1232, 1, false, &[])),
+            ),
+            true,
+        ),
+        // NOTIFY and UPDATE opcodes: NOTIMP.
+        (raw_packet(13, [0x20, 0], [1, 0, 0, 0], &q), true),
+        (raw_packet(14, [0x28, 0], [1, 0, 0, 0], &q), true),
+        // A response, and a runt: no reply.
+        (raw_packet(15, [0x81, 0], [1, 0, 0, 0], &q), false),
+        (vec![0, 16, 1], false),
+    ];
+    cases.extend(odd.into_iter().map(|(packet, expect_reply)| Case {
+        what: format!("odd packet {packet:?}"),
+        packet,
+        expect_reply,
+    }));
+    cases
+}
+
+/// Sends every case to `server` from a socket of the current namespace, one at a time.
+fn ask_all(server: SocketAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
+    let local: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0".parse().unwrap()
+    } else {
+        "[::]:0".parse().unwrap()
+    };
+    let sock = UdpSocket::bind(local).expect("bind");
+    sock.connect(server).expect("connect");
+    let mut buf = [0u8; 65535];
+    cases
+        .iter()
+        .map(|c| {
+            let wait = if c.expect_reply { 2000 } else { 200 };
+            sock.set_read_timeout(Some(Duration::from_millis(wait)))
+                .unwrap();
+            sock.send(&c.packet).expect("send");
+            match sock.recv(&mut buf) {
+                Ok(n) => Some(buf[..n].to_vec()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => None,
+                Err(e) => panic!("receive from {server}: {e}"),
+            }
+        })
+        .collect()
+}
+
+fn serve(pair: &VethPair, xdp: bool) -> Server {
+    let zones = common::example_zones();
+    let geo = common::example_geo();
+    let mut cmd = pair.server_command(common::bin());
+    cmd.args(["serve", "--zones"])
+        .arg(&zones)
+        .arg("--geo")
+        .arg(&geo);
+    let mut args = vec![
+        "--listen".to_string(),
+        format!("{}:53", common::netns::SERVER_V4),
+        "--listen".to_string(),
+        format!("[{}]:53", common::netns::SERVER_V6),
+        "--admin".to_string(),
+        format!("{}:9153", common::netns::SERVER_V4),
+        "--udp-threads".to_string(),
+        "1".to_string(),
+        "--no-watch".to_string(),
+    ];
+    if xdp {
+        args.extend(["--xdp".to_string(), pair.server_if.to_string()]);
+    }
+    cmd.args(&args);
+    let shown: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::launch(cmd, &zones, &geo, &shown)
+}
+
+/// The grid sent to `server` from the client namespace.
+fn ask_grid(pair: &VethPair, server: IpAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
+    pair.in_client(|| ask_all(SocketAddr::new(server, 53), cases))
+}
+
+fn xdp_counter(text: &str, result: &str) -> u64 {
+    let key = format!("gslbd_xdp_packets_total{{iface=\"srv0\",queue=\"0\",result=\"{result}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&key))
+        .unwrap_or_else(|| panic!("no {key} in the metrics:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
+    let pair = match VethPair::create("xdp") {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    let cases = grid();
+    let due = cases.iter().filter(|c| c.expect_reply).count();
+    // Per address family, a fresh server on each path: round-robin answers depend on how
+    // many queries the answering thread has seen, and on the kernel path each listen
+    // address has its own thread while one AF_XDP queue serves both families.
+    let mut server = None;
+    for family in VethPair::server_addrs() {
+        drop(server.take());
+        // The kernel path first: the reference.
+        let kernel = serve(&pair, false);
+        let want = ask_grid(&pair, family, &cases);
+        drop(kernel);
+        let answered = want.iter().filter(|r| r.is_some()).count();
+        assert_eq!(
+            answered, due,
+            "the kernel path must answer every query due an answer"
+        );
+
+        let s = serve(&pair, true);
+        let line = s
+            .startup_lines()
+            .iter()
+            .find(|l| l.starts_with("gslbd answering UDP on srv0"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no AF_XDP line in {:?}", s.startup_lines()));
+        if let Some(why) = line.split_once("through the kernel: ").map(|(_, w)| w) {
+            return skip(why);
+        }
+        assert!(line.contains("through AF_XDP (1 queues"), "{line}");
+        // ARP and neighbour discovery must reach the kernel through the XDP program.
+        pair.flush_client_neighbours();
+        let got = ask_grid(&pair, family, &cases);
+        for (c, (w, g)) in cases.iter().zip(want.iter().zip(&got)) {
+            assert_eq!(
+                g, w,
+                "{} to {family}: the AF_XDP answer differs from the kernel's",
+                c.what
+            );
+        }
+
+        // Every datagram went through the AF_XDP socket: counted there, answered or not.
+        let admin = s.admin_addr();
+        let metrics = pair.in_client(|| common::http_request(admin, "GET", "/metrics", None).1);
+        assert_eq!(xdp_counter(&metrics, "answered"), answered as u64);
+        assert_eq!(
+            xdp_counter(&metrics, "unanswered"),
+            (got.len() - answered) as u64
+        );
+        assert_eq!(xdp_counter(&metrics, "tx_full"), 0);
+        server = Some(s);
+    }
+    let _server = server.expect("a server on the AF_XDP path");
+
+    // What is not UDP DNS for a listen address goes to the kernel: TCP DNS, and UDP to
+    // another port (an echo socket in the server's namespace).
+    let www = raw_query(77, "www.example.com.", 1, None);
+    let echo = pair.in_server(|| UdpSocket::bind((common::netns::SERVER_V4, 0)).unwrap());
+    let echo_addr = echo.local_addr().unwrap();
+    let echo_thread = std::thread::spawn(move || {
+        echo.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 512];
+        let (n, from) = echo.recv_from(&mut b).expect("echo receive");
+        echo.send_to(&b[..n], from).unwrap();
+    });
+    let (tcp_reply, echoed) = pair.in_client(|| {
+        let mut s = TcpStream::connect((common::netns::SERVER_V4, 53)).expect("TCP connect");
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        std::io::Write::write_all(&mut s, &common::frame(&www)).unwrap();
+        let tcp_reply = common::read_framed(&mut s).expect("TCP reply");
+        let u = UdpSocket::bind("0.0.0.0:0").unwrap();
+        u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        u.send_to(b"not dns", echo_addr).unwrap();
+        let mut b = [0u8; 64];
+        let n = u
+            .recv(&mut b)
+            .expect("the echo's reply: UDP to another port passes");
+        (tcp_reply, b[..n].to_vec())
+    });
+    echo_thread.join().unwrap();
+    assert_eq!(echoed, b"not dns");
+    let udp_reply = pair.in_client(|| {
+        ask_all(
+            SocketAddr::new(IpAddr::V4(common::netns::SERVER_V4), 53),
+            &[Case {
+                what: "www".into(),
+                packet: www.clone(),
+                expect_reply: true,
+            }],
+        )
+    });
+    assert_eq!(
+        Some(tcp_reply),
+        udp_reply[0],
+        "TCP and AF_XDP answers differ"
+    );
+}
+
+#[test]
+fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
+    let s = Server::start(
+        &common::example_zones(),
+        &common::example_geo(),
+        &["--xdp", "nosuchif0"],
+    );
+    assert!(
+        s.startup_lines().iter().any(|l| l
+            == "gslbd answering UDP on nosuchif0 through the kernel: there is no interface nosuchif0"),
+        "{:?}",
+        s.startup_lines()
+    );
+    let reply =
+        common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
+    assert_eq!(common::raw_rcode(&reply), 0);
+}
+
+#[test]
+fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
+    // As an unprivileged user: run by root, through setpriv; otherwise as ourselves.
+    let zones = common::example_zones();
+    let geo = common::example_geo();
+    // SAFETY: geteuid(2) has no preconditions.
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(common::bin());
+        c
+    } else {
+        std::process::Command::new(common::bin())
+    };
+    cmd.args(["serve", "--zones"])
+        .arg(&zones)
+        .arg("--geo")
+        .arg(&geo);
+    let args = ["--listen", "127.0.0.1:0", "--admin", "off", "--xdp", "lo"];
+    cmd.args(args);
+    let s = Server::launch(cmd, &zones, &geo, &args);
+    let line = s
+        .startup_lines()
+        .iter()
+        .find(|l| l.starts_with("gslbd answering UDP on lo through the kernel: "))
+        .unwrap_or_else(|| panic!("{:?}", s.startup_lines()));
+    assert!(
+        line.contains("Operation not permitted") && line.contains("(needs root, or CAP_BPF"),
+        "{line}"
+    );
+    let reply =
+        common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
+    assert_eq!(common::raw_rcode(&reply), 0);
+}
