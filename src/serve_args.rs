@@ -58,8 +58,8 @@ pub struct ServeArgs {
     /// program steers UDP for the --listen addresses into one socket per receive queue and
     /// passes everything else to the kernel. Needs root (or CAP_BPF, CAP_NET_ADMIN,
     /// CAP_NET_RAW, CAP_IPC_LOCK); where it cannot run, gslbd logs why and serves through
-    /// the kernel.
-    #[arg(long, value_name = "IFACE")]
+    /// the kernel. GSLBD_XDP: interfaces, comma-separated.
+    #[arg(long, value_name = "IFACE", env = "GSLBD_XDP", value_delimiter = ',', value_parser = interface_name)]
     xdp: Vec<String>,
     /// Seconds a TCP connection may stay idle between queries before it is closed.
     #[arg(long, default_value_t = 10.0)]
@@ -255,4 +255,16 @@ fn host_name() -> String {
         (0, Ok(name)) if !name.is_empty() => name.to_string(),
         _ => "gslbd".to_string(),
     }
+}
+
+/// A network interface name as Linux takes it: 1 to 15 bytes, no '/', ':', whitespace,
+/// quotes or backslashes (the name also labels metrics).
+fn interface_name(s: &str) -> Result<String, String> {
+    let bad = |c: char| c == '/' || c == ':' || c == '"' || c == '\\' || c.is_whitespace();
+    if s.is_empty() || s.len() > 15 || s == "." || s == ".." || s.chars().any(bad) {
+        return Err(format!(
+            "`{s}` is not a network interface name (1 to 15 bytes, no / : \\ \" or spaces)"
+        ));
+    }
+    Ok(s.to_string())
 }

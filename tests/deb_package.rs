@@ -156,6 +156,10 @@ fn binary_unit_user_configuration_docs_and_man_pages_are_installed(pkg: &Package
             "-rw-r--r--",
         ),
         (
+            "/usr/share/doc/gslbd/examples/systemd/xdp.conf".into(),
+            "-rw-r--r--",
+        ),
+        (
             "/usr/share/gslbd/grafana/gslbd-dashboard.json".into(),
             "-rw-r--r--",
         ),

@@ -846,10 +846,18 @@ fn systemd_unit_passes_systemd_analyze_verify() {
         eprintln!("systemd-analyze is not installed: the unit's syntax is not verified");
         return;
     };
-    // verify checks that the binaries exist: point the unit at the one under test.
+    // verify checks that the binaries exist: point the unit at the one under test. The
+    // AF_XDP drop-in goes beside it, where systemd looks for drop-ins, and is verified with it.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("gslbd.service");
     std::fs::write(&copy, text.replace("/usr/bin/gslbd", bin())).unwrap();
+    let dropins = dir.path().join("gslbd.service.d");
+    std::fs::create_dir(&dropins).unwrap();
+    std::fs::copy(
+        repo().join("packaging/systemd/xdp.conf"),
+        dropins.join("xdp.conf"),
+    )
+    .unwrap();
     let out = Command::new(analyze)
         .arg("verify")
         .arg(&copy)

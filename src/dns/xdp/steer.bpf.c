@@ -9,6 +9,7 @@
 // Built with clang (Debian: clang, libbpf-dev) by scripts/build-bpf, which writes
 // steer.bpf.o next to this file; the object is committed so that building gslbd needs no
 // clang, and tests/xdp_program.rs checks that it is the build of this source.
+// Built with: Debian clang version 14.0.6
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
