@@ -14,7 +14,10 @@ mod common;
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
-use common::netns::VethPair;
+use common::netns::{VethPair, SERVER_V4, SERVER_V4_OTHER};
+
+/// The listen addresses of the byte-for-byte test.
+const LISTEN: &[&str] = &["10.53.0.2:53", "[fd00:53::2]:53"];
 use common::{raw_ecs, raw_opt, raw_packet, raw_query, Server};
 
 /// Skips the test with `why`, or fails it when XDP was required.
@@ -140,7 +143,8 @@ fn ask_all(server: SocketAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-fn serve(pair: &VethPair, xdp: bool) -> Server {
+/// gslbd in the server namespace on `listen` (port 53), with or without `--xdp srv0`.
+fn serve(pair: &VethPair, listen: &[&str], xdp: bool) -> Server {
     let zones = common::example_zones();
     let geo = common::example_geo();
     let mut cmd = pair.server_command(common::bin());
@@ -148,17 +152,17 @@ fn serve(pair: &VethPair, xdp: bool) -> Server {
         .arg(&zones)
         .arg("--geo")
         .arg(&geo);
-    let mut args = vec![
-        "--listen".to_string(),
-        format!("{}:53", common::netns::SERVER_V4),
-        "--listen".to_string(),
-        format!("[{}]:53", common::netns::SERVER_V6),
+    let mut args = Vec::new();
+    for l in listen {
+        args.extend(["--listen".to_string(), l.to_string()]);
+    }
+    args.extend([
         "--admin".to_string(),
         format!("{}:9153", common::netns::SERVER_V4),
         "--udp-threads".to_string(),
         "1".to_string(),
         "--no-watch".to_string(),
-    ];
+    ]);
     if xdp {
         args.extend(["--xdp".to_string(), pair.server_if.to_string()]);
     }
@@ -170,6 +174,20 @@ fn serve(pair: &VethPair, xdp: bool) -> Server {
 /// The grid sent to `server` from the client namespace.
 fn ask_grid(pair: &VethPair, server: IpAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
     pair.in_client(|| ask_all(SocketAddr::new(server, 53), cases))
+}
+
+/// Why gslbd serves srv0 through the kernel, if it does (its startup line says).
+fn xdp_unavailable(s: &Server) -> Option<String> {
+    let line = s
+        .startup_lines()
+        .iter()
+        .find(|l| l.starts_with("gslbd answering UDP on srv0"))
+        .unwrap_or_else(|| panic!("no AF_XDP line in {:?}", s.startup_lines()));
+    if let Some((_, why)) = line.split_once("through the kernel: ") {
+        return Some(why.to_string());
+    }
+    assert!(line.contains("through AF_XDP (1 queues"), "{line}");
+    None
 }
 
 fn xdp_counter(text: &str, result: &str) -> u64 {
@@ -197,7 +215,7 @@ fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
     for family in VethPair::server_addrs() {
         drop(server.take());
         // The kernel path first: the reference.
-        let kernel = serve(&pair, false);
+        let kernel = serve(&pair, LISTEN, false);
         let want = ask_grid(&pair, family, &cases);
         drop(kernel);
         let answered = want.iter().filter(|r| r.is_some()).count();
@@ -206,17 +224,10 @@ fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
             "the kernel path must answer every query due an answer"
         );
 
-        let s = serve(&pair, true);
-        let line = s
-            .startup_lines()
-            .iter()
-            .find(|l| l.starts_with("gslbd answering UDP on srv0"))
-            .cloned()
-            .unwrap_or_else(|| panic!("no AF_XDP line in {:?}", s.startup_lines()));
-        if let Some(why) = line.split_once("through the kernel: ").map(|(_, w)| w) {
-            return skip(why);
+        let s = serve(&pair, LISTEN, true);
+        if let Some(why) = xdp_unavailable(&s) {
+            return skip(&why);
         }
-        assert!(line.contains("through AF_XDP (1 queues"), "{line}");
         // ARP and neighbour discovery must reach the kernel through the XDP program.
         pair.flush_client_neighbours();
         let got = ask_grid(&pair, family, &cases);
@@ -244,45 +255,84 @@ fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
     // What is not UDP DNS for a listen address goes to the kernel: TCP DNS, and UDP to
     // another port (an echo socket in the server's namespace).
     let www = raw_query(77, "www.example.com.", 1, None);
-    let echo = pair.in_server(|| UdpSocket::bind((common::netns::SERVER_V4, 0)).unwrap());
-    let echo_addr = echo.local_addr().unwrap();
-    let echo_thread = std::thread::spawn(move || {
-        echo.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut b = [0u8; 512];
-        let (n, from) = echo.recv_from(&mut b).expect("echo receive");
-        echo.send_to(&b[..n], from).unwrap();
-    });
-    let (tcp_reply, echoed) = pair.in_client(|| {
-        let mut s = TcpStream::connect((common::netns::SERVER_V4, 53)).expect("TCP connect");
+    let tcp_reply = pair.in_client(|| {
+        let mut s = TcpStream::connect((SERVER_V4, 53)).expect("TCP connect");
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         std::io::Write::write_all(&mut s, &common::frame(&www)).unwrap();
-        let tcp_reply = common::read_framed(&mut s).expect("TCP reply");
-        let u = UdpSocket::bind("0.0.0.0:0").unwrap();
-        u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        u.send_to(b"not dns", echo_addr).unwrap();
-        let mut b = [0u8; 64];
-        let n = u
-            .recv(&mut b)
-            .expect("the echo's reply: UDP to another port passes");
-        (tcp_reply, b[..n].to_vec())
+        common::read_framed(&mut s).expect("TCP reply")
     });
-    echo_thread.join().unwrap();
-    assert_eq!(echoed, b"not dns");
-    let udp_reply = pair.in_client(|| {
-        ask_all(
-            SocketAddr::new(IpAddr::V4(common::netns::SERVER_V4), 53),
-            &[Case {
-                what: "www".into(),
-                packet: www.clone(),
-                expect_reply: true,
-            }],
-        )
-    });
+    let udp_reply = ask_grid(&pair, IpAddr::V4(SERVER_V4), &[case("www", www.clone())]);
     assert_eq!(
         Some(tcp_reply),
         udp_reply[0],
         "TCP and AF_XDP answers differ"
     );
+    // UDP to another port of a listen address, and to port 53 of an address gslbd does not
+    // listen on: the kernel's sockets get them (an echo answers, not gslbd).
+    for to in [
+        SocketAddr::from((SERVER_V4, 5353)),
+        SocketAddr::from((SERVER_V4_OTHER, 53)),
+    ] {
+        assert_eq!(echo_through_kernel(&pair, to, &www), www, "UDP to {to}");
+    }
+}
+
+/// Sends `packet` from the client namespace to an echo socket bound at `to` in the server
+/// namespace; returns what came back.
+fn echo_through_kernel(pair: &VethPair, to: SocketAddr, packet: &[u8]) -> Vec<u8> {
+    let echo = pair.in_server(|| UdpSocket::bind(to).expect("bind the echo"));
+    let echo_thread = std::thread::spawn(move || {
+        echo.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = [0u8; 512];
+        let (n, from) = echo.recv_from(&mut b).expect("the echo got nothing");
+        echo.send_to(&b[..n], from).unwrap();
+    });
+    let back = pair.in_client(|| {
+        let u = UdpSocket::bind("0.0.0.0:0").unwrap();
+        u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        u.send_to(packet, to).unwrap();
+        let mut b = [0u8; 512];
+        let n = u.recv(&mut b).expect("no reply through the kernel");
+        b[..n].to_vec()
+    });
+    echo_thread.join().unwrap();
+    back
+}
+
+fn case(what: &str, packet: Vec<u8>) -> Case {
+    Case {
+        what: what.into(),
+        packet,
+        expect_reply: true,
+    }
+}
+
+#[test]
+fn xdp_path_serves_a_wildcard_listen_address() {
+    let pair = match VethPair::create("xdpany") {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    let s = serve(&pair, &["0.0.0.0:53", "[::]:53"], true);
+    if let Some(why) = xdp_unavailable(&s) {
+        return skip(&why);
+    }
+    // Any address of the server side, either family, on the listen port.
+    let www = raw_query(9, "www.example.com.", 1, None);
+    for ip in [
+        IpAddr::V4(SERVER_V4),
+        IpAddr::V4(SERVER_V4_OTHER),
+        IpAddr::V6(common::netns::SERVER_V6),
+    ] {
+        let reply = ask_grid(&pair, ip, &[case("www", www.clone())]);
+        let reply = reply[0]
+            .as_ref()
+            .unwrap_or_else(|| panic!("no answer from {ip}"));
+        assert_eq!(common::raw_rcode(reply), 0);
+    }
+    let admin = s.admin_addr();
+    let metrics = pair.in_client(|| common::http_request(admin, "GET", "/metrics", None).1);
+    assert_eq!(xdp_counter(&metrics, "answered"), 3);
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub struct VethPair {
 
 pub const CLIENT_V4: Ipv4Addr = Ipv4Addr::new(10, 53, 0, 1);
 pub const SERVER_V4: Ipv4Addr = Ipv4Addr::new(10, 53, 0, 2);
+/// A second address of the server side, for what must not be steered to gslbd.
+pub const SERVER_V4_OTHER: Ipv4Addr = Ipv4Addr::new(10, 53, 0, 3);
 pub const CLIENT_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x53, 0, 0, 0, 0, 0, 1);
 pub const SERVER_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x53, 0, 0, 0, 0, 0, 2);
 
@@ -39,7 +41,8 @@ fn ip(args: &[&str]) -> Result<(), String> {
 
 impl VethPair {
     /// Makes the namespaces (named after `tag` and this process) and the pair, with
-    /// 10.53.0.1/24 and fd00:53::1/64 on the client side, .2 and ::2 on the server side.
+    /// 10.53.0.1/24 and fd00:53::1/64 on the client side, .2 (and .3) and ::2 on the server
+    /// side.
     pub fn create(tag: &str) -> Result<VethPair, String> {
         // SAFETY: geteuid(2) has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
@@ -85,6 +88,17 @@ impl VethPair {
                 "nodad",
             ])?;
             ip(&["-n", ns, "link", "set", dev, "up"])?;
+            if v4 == SERVER_V4 {
+                ip(&[
+                    "-n",
+                    ns,
+                    "addr",
+                    "add",
+                    &format!("{SERVER_V4_OTHER}/24"),
+                    "dev",
+                    dev,
+                ])?;
+            }
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
         }
         Ok(pair)

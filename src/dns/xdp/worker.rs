@@ -50,35 +50,32 @@ pub fn run(
             let frame = sock.umem.frame(desc.addr);
             let len = (desc.len as usize).min(frame.len());
             reply.clear();
-            let datagram = frame::parse(&frame[..len]).filter(|d| d.len <= MAX_QUERY);
-            outcomes[i as usize] = datagram.and_then(|d| {
+            let mut outcome = None;
+            if let Some(d) = frame::parse(&frame[..len]).filter(|d| d.len <= MAX_QUERY) {
                 let query = &frame[d.offset..d.offset + d.len];
-                let o = answerer.answer(shared, &serving, now, query, d.peer, &mut reply);
-                if !reply.is_empty() && d.offset + reply.len() <= frame.len() {
-                    if sent < room {
-                        frame[d.offset..d.offset + reply.len()].copy_from_slice(&reply);
-                        let total = frame::reply(frame, &d, reply.len());
-                        sock.tx.write(
-                            sent,
-                            libc::xdp_desc {
-                                addr: desc.addr,
-                                len: total as u32,
-                                options: 0,
-                            },
-                        );
-                        sent += 1;
-                        return o;
-                    }
+                outcome = answerer.answer(shared, &serving, now, query, d.peer, &mut reply);
+                let fits = !reply.is_empty() && d.offset + reply.len() <= frame.len();
+                if fits && sent < room {
+                    // The reply goes out of the query's own frame.
+                    frame[d.offset..d.offset + reply.len()].copy_from_slice(&reply);
+                    let total = frame::reply(frame, &d, reply.len());
+                    let out = libc::xdp_desc {
+                        addr: desc.addr,
+                        len: total as u32,
+                        options: 0,
+                    };
+                    sock.tx.write(sent, out);
+                    sent += 1;
+                    outcomes[i as usize] = outcome;
+                    continue;
+                }
+                if fits {
                     tx_full += 1;
                 }
-                back[returned] = desc.addr;
-                returned += 1;
-                o
-            });
-            if datagram.is_none() {
-                back[returned] = desc.addr;
-                returned += 1;
             }
+            outcomes[i as usize] = outcome;
+            back[returned] = desc.addr;
+            returned += 1;
         }
         drop(serving);
         sock.rx.release(n);
