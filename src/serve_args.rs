@@ -49,8 +49,8 @@ pub struct ServeArgs {
     /// UDP receive threads per listen address (default: one per CPU).
     #[arg(long)]
     udp_threads: Option<usize>,
-    /// Microseconds a UDP thread keeps asking for the next query without sleeping after
-    /// each batch (0: sleep at once). Trades CPU while idle for latency: on virtual
+    /// Microseconds a UDP thread (and an AF_XDP thread) keeps asking for the next query
+    /// without sleeping after each batch (0: sleep at once). Trades CPU while idle for latency: on virtual
     /// machines waking a sleeping vCPU costs tens of microseconds per query.
     #[arg(long, default_value_t = 0, value_name = "MICROSECONDS")]
     udp_busy_poll: u64,

@@ -287,7 +287,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let udp_addrs: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
     let mut xdp_paths = Vec::new();
     for iface in &cfg.xdp {
-        match xdp::start(iface, &udp_addrs, &shared, &stop) {
+        match xdp::start(iface, &udp_addrs, &shared, &stop, cfg.udp_busy_poll) {
             Ok(mut path) => {
                 threads.append(&mut path.threads);
                 let copy = if path.zero_copy { "zero-copy" } else { "copy" };

@@ -97,12 +97,13 @@ pub struct XdpPath {
 }
 
 /// Starts the fast path on `iface` for the UDP addresses `listen` (bound already, their
-/// ports known). Workers run until `stop` is set.
+/// ports known). Workers run until `stop` is set, polling for `busy_poll` after each batch.
 pub fn start(
     iface: &str,
     listen: &[SocketAddr],
     shared: &Arc<Shared>,
     stop: &Arc<AtomicBool>,
+    busy_poll: std::time::Duration,
 ) -> Result<XdpPath, XdpError> {
     if listen.is_empty() {
         return Err(XdpError::NothingToSteer);
@@ -134,7 +135,7 @@ pub fn start(
             .spawn(move || {
                 // Queue q's rotation starts where the kernel path's worker q starts: the
                 // same queries in the same order get the same answers on either path.
-                worker::run(sock, &shared, &stop, queue as usize, &counters)
+                worker::run(sock, &shared, &stop, queue as usize, &counters, busy_poll)
             })
             .map_err(XdpError::Thread)?;
         threads.push(thread);

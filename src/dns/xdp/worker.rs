@@ -4,7 +4,7 @@
 //! ring, and so do sent ones once the kernel has completed them.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::frame;
 use super::socket::{XskSocket, FRAMES, FRAME_SIZE};
@@ -19,27 +19,36 @@ const BATCH: u32 = 64;
 /// How long an idle worker sleeps before it looks at the stop flag again.
 const STOP_POLL_MS: i32 = 100;
 
-/// Serves `sock` until `stop` is set. `seed` sets apart the worker's rotation.
+/// Serves `sock` until `stop` is set. `seed` sets apart the worker's rotation; after a
+/// batch the worker keeps looking at the receive ring for `busy_poll` before it sleeps
+/// (`--udp-busy-poll`, as the kernel path's UDP threads).
 pub fn run(
     mut sock: XskSocket,
     shared: &Shared,
     stop: &AtomicBool,
     seed: usize,
     counters: &QueueCounters,
+    busy_poll: Duration,
 ) {
     let mut answerer = Answerer::new(seed);
     let cells = shared.metrics.register(false);
     let mut reply = Vec::with_capacity(FRAME_SIZE as usize);
     let mut outcomes = [None::<Outcome>; BATCH as usize];
     let mut back = [0u64; BATCH as usize];
+    let mut last_batch = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         recycle(&mut sock);
         let n = sock.rx.ready(BATCH);
         if n == 0 {
-            sock.wait(STOP_POLL_MS);
+            if last_batch.elapsed() < busy_poll {
+                std::hint::spin_loop();
+            } else {
+                sock.wait(STOP_POLL_MS);
+            }
             continue;
         }
         let start = Instant::now();
+        last_batch = start;
         // One snapshot for the whole batch, as on the kernel path.
         let serving = shared.serving.load();
         let now = crate::dns::edns::unix_now();
