@@ -45,8 +45,10 @@ COPY geo /etc/gslbd/geo
 # drains and shifts survive a new container).
 VOLUME ["/etc/gslbd/zones", "/etc/gslbd/geo", "/var/lib/gslbd"]
 # DNS, and the admin API (/healthz, /metrics, /v1/...): publish it on a management address
-# only, and set GSLBD_ADMIN_TOKEN (-e) so that reloads and drains need the token.
-EXPOSE 53/udp 53/tcp 9153/tcp
+# only, and set GSLBD_ADMIN_TOKEN (-e) so that reloads and drains need the token. 853: DNS
+# over TLS (tcp) and over QUIC (udp), when started with --listen-tls 0.0.0.0:853
+# --listen-quic 0.0.0.0:853 --tls-cert ... --tls-key ... (README, "Docker").
+EXPOSE 53/udp 53/tcp 853/tcp 853/udp 9153/tcp
 USER 65532:65532
 # GET /healthz with bash's /dev/tcp (the image has no curl): 200 while gslbd serves.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

@@ -183,9 +183,12 @@ fn configuration_and_state_are_volumes_and_dns_and_admin_are_exposed() {
         admin.ip().is_unspecified(),
         "the admin API must listen beyond the container's loopback to be published"
     );
+    // 853: DNS over TLS and over QUIC (RFC 7858, RFC 9250), for a command line that adds them.
     for port in [
         "53/udp".to_string(),
         "53/tcp".to_string(),
+        "853/tcp".to_string(),
+        "853/udp".to_string(),
         format!("{}/tcp", admin.port()),
     ] {
         assert!(
