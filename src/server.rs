@@ -286,7 +286,13 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     }
     let udp_addrs: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
     let mut xdp_paths = Vec::new();
+    let mut xdp_ifaces: Vec<&String> = Vec::new();
     for iface in &cfg.xdp {
+        // An interface named twice is served once (a second program could not attach).
+        if xdp_ifaces.contains(&iface) {
+            continue;
+        }
+        xdp_ifaces.push(iface);
         match xdp::start(iface, &udp_addrs, &shared, &stop, cfg.udp_busy_poll) {
             Ok(mut path) => {
                 threads.append(&mut path.threads);

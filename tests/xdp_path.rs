@@ -336,6 +336,44 @@ fn xdp_path_serves_a_wildcard_listen_address() {
 }
 
 #[test]
+fn an_interface_named_twice_is_served_once_and_a_listen_address_elsewhere_is_warned_about() {
+    let pair = match VethPair::create("xdpwarn") {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    // 10.53.0.2 is on srv0: no warning; 127.0.0.1 is not: the warning names the interface.
+    for (listen, warned) in [("10.53.0.2:53", false), ("127.0.0.1:53", true)] {
+        let zones = common::example_zones();
+        let geo = common::example_geo();
+        let mut cmd = pair.server_command(common::bin());
+        cmd.args(["serve", "--zones"])
+            .arg(&zones)
+            .arg("--geo")
+            .arg(&geo);
+        let args = [
+            "--listen", listen, "--admin", "off", "--xdp", "srv0", "--xdp", "srv0",
+        ];
+        cmd.args(args);
+        let s = Server::launch(cmd, &zones, &geo, &args);
+        if let Some(why) = xdp_unavailable(&s) {
+            return skip(&why);
+        }
+        let lines = s
+            .startup_lines()
+            .iter()
+            .filter(|l| l.starts_with("gslbd answering UDP on srv0"));
+        assert_eq!(lines.count(), 1, "{:?}", s.startup_lines());
+        let warning = "no listen address is an address of this interface";
+        assert_eq!(
+            s.stderr().contains(warning),
+            warned,
+            "{listen}: {}",
+            s.stderr()
+        );
+    }
+}
+
+#[test]
 fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
     let s = Server::start(
         &common::example_zones(),

@@ -109,6 +109,12 @@ pub fn start(
         return Err(XdpError::NothingToSteer);
     }
     let ifindex = ifindex(iface)?;
+    if !listen.iter().any(|a| a.ip().is_unspecified()) {
+        let on_iface = addresses_of(iface);
+        if !listen.iter().any(|a| on_iface.contains(&a.ip())) {
+            tracing::warn!(iface, listen = ?listen, addresses = ?on_iface, "no listen address is an address of this interface: the XDP program will steer nothing until one is added");
+        }
+    }
     raise_memlock_limit();
     let mut program = Program::attach(iface, listen, true)?;
     let queues = rx_queues(iface);
@@ -157,6 +163,44 @@ fn ifindex(iface: &str) -> Result<u32, XdpError> {
         0 => Err(XdpError::NoInterface(iface.to_string())),
         i => Ok(i),
     }
+}
+
+/// The addresses assigned to `iface` now (getifaddrs).
+fn addresses_of(iface: &str) -> Vec<std::net::IpAddr> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list`, freed below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut cur = list;
+    while !cur.is_null() {
+        // SAFETY: a node of the list getifaddrs returned; its name is NUL-terminated and its
+        // address, when not null, is a sockaddr of the family it says.
+        unsafe {
+            let ifa = &*cur;
+            let name = std::ffi::CStr::from_ptr(ifa.ifa_name);
+            if name.to_bytes() == iface.as_bytes() && !ifa.ifa_addr.is_null() {
+                match i32::from((*ifa.ifa_addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                        out.push(
+                            std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)).into(),
+                        );
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                        out.push(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr).into());
+                    }
+                    _ => {}
+                }
+            }
+            cur = ifa.ifa_next;
+        }
+    }
+    // SAFETY: the list getifaddrs allocated, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    out
 }
 
 /// The interface's receive queues (one socket and worker each): the rx-N entries under

@@ -221,14 +221,17 @@ pub struct Umem(Mapping);
 
 impl Umem {
     /// The frame holding the packet at UMEM offset `addr` (as in a receive descriptor),
-    /// from there to the end of its chunk.
-    pub fn frame(&mut self, addr: u64) -> &mut [u8] {
-        let start = addr as usize;
+    /// from there to the end of its chunk; `None` for an offset outside the UMEM (which the
+    /// kernel never gives: the frame is then dropped rather than the process stopped).
+    pub fn frame(&mut self, addr: u64) -> Option<&mut [u8]> {
+        let start = usize::try_from(addr).ok()?;
         let end = (start & !(FRAME_SIZE as usize - 1)) + FRAME_SIZE as usize;
-        assert!(end <= self.0.len(), "descriptor outside the UMEM");
+        if end > self.0.len() {
+            return None;
+        }
         // SAFETY: within the UMEM (checked); the kernel gave this frame to us (receive ring)
         // and does not touch it until we hand it back (transmit or fill ring).
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr().add(start), end - start) }
+        Some(unsafe { std::slice::from_raw_parts_mut(self.0.as_ptr().add(start), end - start) })
     }
 }
 

@@ -56,7 +56,10 @@ pub fn run(
         let (mut sent, mut returned, mut tx_full) = (0u32, 0usize, 0u64);
         for i in 0..n {
             let desc = sock.rx.read(i);
-            let frame = sock.umem.frame(desc.addr);
+            let Some(frame) = sock.umem.frame(desc.addr) else {
+                outcomes[i as usize] = None;
+                continue;
+            };
             let len = (desc.len as usize).min(frame.len());
             reply.clear();
             let mut outcome = None;
