@@ -5,6 +5,7 @@ pub mod backend;
 pub mod browser;
 pub mod dnssec;
 pub mod dockerfile;
+pub mod encrypted;
 pub mod fleet;
 pub mod geo;
 pub mod health;
