@@ -41,6 +41,13 @@
 # binary, the ratio is the cost of those flags. At the end the script prints gslbd's
 # response-rate-limiting counters, so a run that measures RRL's cost shows nobody was limited.
 #
+# --xdp (or XDP=1, as root): the AF_XDP fast path. gslbd with `--xdp`, gslbd on the kernel
+# path, Knot with its XDP listener and Knot on the kernel path, in turn, on a veth pair
+# between two network namespaces made for the run; workloads static (all) and geo (gslbd).
+# Server CPU per answered query counts the server CPU's busy time, receive processing
+# included (method in benches/compare-xdp.sh). Ends with the per-round ratios
+# gslbd_xdp/gslbd and gslbd_xdp/knot_xdp.
+#
 # --signed (or SIGNED=1): the cost of online DNSSEC signing. Every query has the DO bit (the
 # `-do.bin` query files), and each server runs twice on the same zone: unsigned, and signed
 # on the fly with one ECDSA P-256 key (a CSK). Knot signs with mod-onlinesign (policy
@@ -57,10 +64,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIGNED=${SIGNED:-0}
+XDP=${XDP:-0}
 for arg in "$@"; do
   case $arg in
     --signed) SIGNED=1 ;;
-    *) echo "usage: benches/compare.sh [--signed]" >&2; exit 2 ;;
+    --xdp) XDP=1 ;;
+    *) echo "usage: benches/compare.sh [--signed | --xdp]" >&2; exit 2 ;;
   esac
 done
 
@@ -216,6 +225,14 @@ if [ "$SIGNED" = 1 ]; then
   mkdir -p "$WORK/knot_signed/run" "$WORK/knot_signed/db" "$WORK/knot_signed/zones"
   cp "$WORK/knot/zones/example.test.zone" "$WORK/knot_signed/zones/"
   knot_conf "$WORK/knot_signed" "$PORT_KNOT_SIGNED" 1 > "$WORK/knot_signed/knot.conf"
+fi
+
+# --- the XDP workload (--xdp): its own servers and rounds on a veth pair; see compare-xdp.sh ---
+if [ "$XDP" = 1 ]; then
+  CLK=$(getconf CLK_TCK)
+  # shellcheck source=benches/compare-xdp.sh
+  . benches/compare-xdp.sh
+  exit 0
 fi
 
 # --- gslbd signed: the generated zone with a CSK made by dnssec-keygen ---

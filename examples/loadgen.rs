@@ -6,7 +6,9 @@
 //! queries in flight spread over SOCKETS connected sockets on 127.0.0.1, runs for SECONDS
 //! (bounded) and prints one line of `key=value` figures: qps, lost, latency percentiles (µs).
 //! With `SPIN=1` in the environment it polls for replies instead of sleeping in `poll(2)`, so
-//! its own wake-up does not count in the latency. Only ever sends to 127.0.0.1.
+//! its own wake-up does not count in the latency. Sends to 127.0.0.1, or with `TARGET=ADDR` to
+//! another IPv4 address of 127.0.0.0/8 or 10.0.0.0/8 (a network namespace the benchmark made,
+//! as `benches/compare.sh --xdp` does); never anywhere else.
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +40,19 @@ struct Flow {
     sent: Vec<u64>,
 }
 
+/// The address to load: 127.0.0.1, or TARGET when it is loopback or in 10.0.0.0/8.
+fn target() -> [u8; 4] {
+    let Ok(t) = std::env::var("TARGET") else {
+        return [127, 0, 0, 1];
+    };
+    let a: std::net::Ipv4Addr = t.parse().expect("TARGET is an IPv4 address");
+    assert!(
+        a.is_loopback() || a.octets()[0] == 10,
+        "TARGET must be loopback or in 10.0.0.0/8 (a network namespace of the benchmark)"
+    );
+    a.octets()
+}
+
 fn connect(port: u16) -> i32 {
     // SAFETY: plain socket calls on a fresh descriptor with valid, sized arguments.
     unsafe {
@@ -46,7 +61,7 @@ fn connect(port: u16) -> i32 {
         let mut sa: libc::sockaddr_in = std::mem::zeroed();
         sa.sin_family = libc::AF_INET as libc::sa_family_t;
         sa.sin_port = port.to_be();
-        sa.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        sa.sin_addr.s_addr = u32::from_ne_bytes(target());
         let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         assert_eq!(
             libc::connect(fd, (&sa as *const libc::sockaddr_in).cast(), len),

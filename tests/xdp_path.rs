@@ -374,6 +374,50 @@ fn an_interface_named_twice_is_served_once_and_a_listen_address_elsewhere_is_war
 }
 
 #[test]
+fn an_interface_with_another_xdp_program_is_left_alone_and_the_kernel_serves() {
+    let pair = match VethPair::create("xdpbusy") {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    // Another program on srv0 first, attached by iproute2 (as another server might leave
+    // one): gslbd's own object serves, loaded by ip's libbpf.
+    let object = concat!(env!("CARGO_MANIFEST_DIR"), "/src/dns/xdp/steer.bpf.o");
+    let attach = std::process::Command::new("ip")
+        .args([
+            "-n",
+            &pair.server_ns,
+            "link",
+            "set",
+            "dev",
+            "srv0",
+            "xdp",
+            "obj",
+            object,
+            "sec",
+            "xdp",
+        ])
+        .output()
+        .expect("run ip");
+    if !attach.status.success() {
+        return skip(&format!(
+            "ip cannot attach an XDP program: {}",
+            String::from_utf8_lossy(&attach.stderr).trim()
+        ));
+    }
+    let s = serve(&pair, LISTEN, true);
+    let why = xdp_unavailable(&s).expect("gslbd must not take the interface over");
+    assert!(
+        why.contains("srv0 already has an XDP program")
+            && why.contains("ip link set dev srv0 xdp off"),
+        "{why}"
+    );
+    // And the kernel serves.
+    let www = raw_query(8, "www.example.com.", 1, None);
+    let reply = ask_grid(&pair, IpAddr::V4(SERVER_V4), &[case("www", www)]);
+    assert_eq!(reply[0].as_deref().map(common::raw_rcode), Some(0));
+}
+
+#[test]
 fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
     let s = Server::start(
         &common::example_zones(),

@@ -55,7 +55,7 @@ pub enum XdpError {
     NoInterface(String),
     #[error("no UDP listen address to steer")]
     NothingToSteer,
-    #[error("{0}{hint}", hint = permission_hint(.0))]
+    #[error("{0}{hint}", hint = program_hint(.0))]
     Program(#[from] ProgramError),
     #[error("{0}{hint}", hint = socket_hint(.0))]
     Socket(#[from] SocketError),
@@ -63,11 +63,22 @@ pub enum XdpError {
     Thread(#[source] std::io::Error),
 }
 
-fn permission_hint(e: &ProgramError) -> &'static str {
-    if e.to_string().contains("Operation not permitted") {
-        " (needs root, or CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK)"
+fn program_hint(e: &ProgramError) -> String {
+    let text = e.to_string();
+    if text.contains("Operation not permitted") {
+        " (needs root, or CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW and CAP_IPC_LOCK)".into()
+    } else if let ProgramError::Attach { iface, .. } = e {
+        if text.contains("File exists") || text.contains("Device or resource busy") {
+            // Knot, for one, leaves its program attached when it stops.
+            format!(
+                " ({iface} already has an XDP program, another server's or one left behind: \
+                 `ip link show dev {iface}` names it, `ip link set dev {iface} xdp off` removes it)"
+            )
+        } else {
+            String::new()
+        }
     } else {
-        ""
+        String::new()
     }
 }
 
