@@ -143,8 +143,11 @@ fn ask_all(server: SocketAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-/// gslbd in the server namespace on `listen` (port 53), with or without `--xdp srv0`.
-fn serve(pair: &VethPair, listen: &[&str], xdp: bool) -> Server {
+/// gslbd's AF_XDP option for the server side.
+const XDP: &[&str] = &["--xdp", "srv0"];
+
+/// gslbd in the server namespace on `listen`, with `extra` options (`XDP`, or none).
+fn serve(pair: &VethPair, listen: &[&str], extra: &[&str]) -> Server {
     let zones = common::example_zones();
     let geo = common::example_geo();
     let mut cmd = pair.server_command(common::bin());
@@ -163,9 +166,7 @@ fn serve(pair: &VethPair, listen: &[&str], xdp: bool) -> Server {
         "1".to_string(),
         "--no-watch".to_string(),
     ]);
-    if xdp {
-        args.extend(["--xdp".to_string(), pair.server_if.to_string()]);
-    }
+    args.extend(extra.iter().map(|a| a.to_string()));
     cmd.args(&args);
     let shown: Vec<&str> = args.iter().map(String::as_str).collect();
     Server::launch(cmd, &zones, &geo, &shown)
@@ -215,7 +216,7 @@ fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
     for family in VethPair::server_addrs() {
         drop(server.take());
         // The kernel path first: the reference.
-        let kernel = serve(&pair, LISTEN, false);
+        let kernel = serve(&pair, LISTEN, &[]);
         let want = ask_grid(&pair, family, &cases);
         drop(kernel);
         let answered = want.iter().filter(|r| r.is_some()).count();
@@ -224,7 +225,7 @@ fn xdp_path_answers_the_same_bytes_as_the_kernel_path() {
             "the kernel path must answer every query due an answer"
         );
 
-        let s = serve(&pair, LISTEN, true);
+        let s = serve(&pair, LISTEN, XDP);
         if let Some(why) = xdp_unavailable(&s) {
             return skip(&why);
         }
@@ -313,7 +314,7 @@ fn xdp_path_serves_a_wildcard_listen_address() {
         Ok(p) => p,
         Err(why) => return skip(&why),
     };
-    let s = serve(&pair, &["0.0.0.0:53", "[::]:53"], true);
+    let s = serve(&pair, &["0.0.0.0:53", "[::]:53"], XDP);
     if let Some(why) = xdp_unavailable(&s) {
         return skip(&why);
     }
@@ -343,18 +344,7 @@ fn an_interface_named_twice_is_served_once_and_a_listen_address_elsewhere_is_war
     };
     // 10.53.0.2 is on srv0: no warning; 127.0.0.1 is not: the warning names the interface.
     for (listen, warned) in [("10.53.0.2:53", false), ("127.0.0.1:53", true)] {
-        let zones = common::example_zones();
-        let geo = common::example_geo();
-        let mut cmd = pair.server_command(common::bin());
-        cmd.args(["serve", "--zones"])
-            .arg(&zones)
-            .arg("--geo")
-            .arg(&geo);
-        let args = [
-            "--listen", listen, "--admin", "off", "--xdp", "srv0", "--xdp", "srv0",
-        ];
-        cmd.args(args);
-        let s = Server::launch(cmd, &zones, &geo, &args);
+        let s = serve(&pair, &[listen], &["--xdp", "srv0", "--xdp", "srv0"]);
         if let Some(why) = xdp_unavailable(&s) {
             return skip(&why);
         }
@@ -404,7 +394,7 @@ fn an_interface_with_another_xdp_program_is_left_alone_and_the_kernel_serves() {
             String::from_utf8_lossy(&attach.stderr).trim()
         ));
     }
-    let s = serve(&pair, LISTEN, true);
+    let s = serve(&pair, LISTEN, XDP);
     let why = xdp_unavailable(&s).expect("gslbd must not take the interface over");
     assert!(
         why.contains("srv0 already has an XDP program")
