@@ -285,34 +285,15 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         lines.push(format!("gslbd listening on {addr} ({kind})"));
     }
     let udp_addrs: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
-    let mut xdp_paths = Vec::new();
-    let mut xdp_ifaces: Vec<&String> = Vec::new();
-    for iface in &cfg.xdp {
-        // An interface named twice is served once (a second program could not attach).
-        if xdp_ifaces.contains(&iface) {
-            continue;
-        }
-        xdp_ifaces.push(iface);
-        match xdp::start(iface, &udp_addrs, &shared, &stop, cfg.udp_busy_poll) {
-            Ok(mut path) => {
-                threads.append(&mut path.threads);
-                let copy = if path.zero_copy { "zero-copy" } else { "copy" };
-                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, "answering UDP DNS through AF_XDP");
-                lines.push(format!(
-                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy})",
-                    path.queues,
-                    path.mode.as_str()
-                ));
-                xdp_paths.push(path);
-            }
-            Err(e) => {
-                tracing::error!(iface = %iface, error = %e, "AF_XDP is not available; answering UDP on this interface through the kernel");
-                lines.push(format!(
-                    "gslbd answering UDP on {iface} through the kernel: {e}"
-                ));
-            }
-        }
-    }
+    let xdp_paths = xdp::start_all(
+        &cfg.xdp,
+        &udp_addrs,
+        &shared,
+        &stop,
+        cfg.udp_busy_poll,
+        &mut threads,
+        &mut lines,
+    );
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)

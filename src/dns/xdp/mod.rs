@@ -167,6 +167,50 @@ pub fn start(
     })
 }
 
+/// Starts the fast path on each of `ifaces` (`--xdp`, once each) for the UDP listen
+/// addresses; an interface where it cannot run is logged, with the reason in its readiness
+/// line, and left to the kernel path. Its worker threads join `threads`.
+#[allow(clippy::too_many_arguments)]
+pub fn start_all(
+    ifaces: &[String],
+    udp_addrs: &[SocketAddr],
+    shared: &Arc<Shared>,
+    stop: &Arc<AtomicBool>,
+    busy_poll: std::time::Duration,
+    threads: &mut Vec<std::thread::JoinHandle<()>>,
+    lines: &mut Vec<String>,
+) -> Vec<XdpPath> {
+    let mut paths = Vec::new();
+    let mut seen: Vec<&String> = Vec::new();
+    for iface in ifaces {
+        // An interface named twice is served once (a second program could not attach).
+        if seen.contains(&iface) {
+            continue;
+        }
+        seen.push(iface);
+        match start(iface, udp_addrs, shared, stop, busy_poll) {
+            Ok(mut path) => {
+                threads.append(&mut path.threads);
+                let copy = if path.zero_copy { "zero-copy" } else { "copy" };
+                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, "answering UDP DNS through AF_XDP");
+                lines.push(format!(
+                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy})",
+                    path.queues,
+                    path.mode.as_str()
+                ));
+                paths.push(path);
+            }
+            Err(e) => {
+                tracing::error!(iface = %iface, error = %e, "AF_XDP is not available; answering UDP on this interface through the kernel");
+                lines.push(format!(
+                    "gslbd answering UDP on {iface} through the kernel: {e}"
+                ));
+            }
+        }
+    }
+    paths
+}
+
 fn ifindex(iface: &str) -> Result<u32, XdpError> {
     let name = std::ffi::CString::new(iface).map_err(|_| XdpError::NoInterface(iface.into()))?;
     // SAFETY: a NUL-terminated name.
