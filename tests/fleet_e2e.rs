@@ -3,7 +3,8 @@
 //! each has its own vantage point on loopback. Under `quorum` a target failing from 1 of 3
 //! vantage points stays in every node's answers and failing from 2 of 3 leaves all of them;
 //! under `local` it leaves exactly the nodes that see it fail; with NATS gone every node
-//! answers from its own probes, and the fleet view returns when NATS is back.
+//! answers from its own probes, and the fleet view returns when NATS is back; a watch lost
+//! on NATS's side is noticed and drains keep arriving.
 
 mod common;
 
@@ -126,9 +127,41 @@ fn without_nats_nodes_answer_from_their_own_probes_and_rejoin() {
         let left = REJOIN_BOUND.saturating_sub(back.elapsed());
         wait_for(&format!("node {i}: b's drain"), left, || {
             let r = row(&f.nodes[i], other);
+            (r["state"] == "drained").then_some(()).ok_or_else(|| {
+                format!(
+                    "{r}\nnode {i}'s log:\n{}\nnode b's log:\n{}",
+                    f.nodes[i].stderr(),
+                    f.nodes[1].stderr()
+                )
+            })
+        });
+    }
+}
+
+/// A node's watch on a bucket is a consumer on one NATS server. One lost without a word
+/// (its server restarted, or the cluster re-elected leaders just after the node joined) is
+/// noticed within two checks and the node rejoins, so drains keep arriving within seconds,
+/// not after the client's own 10-second heartbeat timeout.
+#[test]
+fn a_watch_lost_on_the_servers_side_is_noticed_and_drains_keep_arriving() {
+    let nats = NatsCluster::start(3);
+    let f = Fleet::start(8, &nats, "quorum");
+    for i in 0..3 {
+        f.connected(i);
+    }
+    let gone = nats.delete_consumers(0, "KV_gslbd_drains");
+    assert!(gone.len() >= 3, "every node watches the drains: {gone:?}");
+    let t0 = Instant::now();
+    let other = f.more[0];
+    f.drain(1, other, true);
+    // The drain bound (2 s) plus two checks (1 s each) and the rejoin.
+    for i in [0, 2] {
+        let left = REJOIN_BOUND.saturating_sub(t0.elapsed());
+        wait_for(&format!("node {i}: b's drain"), left, || {
+            let r = row(&f.nodes[i], other);
             (r["state"] == "drained")
                 .then_some(())
-                .ok_or_else(|| r.to_string())
+                .ok_or_else(|| format!("{r}\nnode {i}'s log:\n{}", f.nodes[i].stderr()))
         });
     }
 }

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 
 use super::bucket::{self, timed, OP_TIMEOUT};
 use super::drains;
+use super::follow::Follow;
 use super::member::Member;
 use super::nodes::NodeInfo;
 use super::probe_set::ProbeSet;
@@ -36,6 +37,9 @@ const REBUILD_AFTER: Duration = Duration::from_millis(20);
 const REBUILD_EVERY: Duration = Duration::from_secs(1);
 /// The suffix of the key holding a node's probe set (`<node>.ids`) beside its votes.
 const IDS: &str = ".ids";
+/// How often the watches are checked against their buckets (see `follow`): a lost watch
+/// is noticed within two of these.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs the link until the process ends.
 pub async fn run(state: Arc<FleetState>, member: Arc<dyn Member>) {
@@ -43,7 +47,18 @@ pub async fn run(state: Arc<FleetState>, member: Arc<dyn Member>) {
     loop {
         match session(&state, &member).await {
             Ok(()) => attempt = 0,
-            Err(e) => {
+            Err(Ended::WatchLost(bucket)) => {
+                // NATS answers; only the watch is gone. Rejoin at once, keeping the fleet
+                // view meanwhile (the votes in it expire on their own if the rejoin fails).
+                tracing::warn!(
+                    bucket,
+                    "fleet: the watch on a bucket stopped delivering (its consumer is gone \
+                     on NATS's side); rejoining"
+                );
+                attempt = 0;
+                continue;
+            }
+            Err(Ended::Unreachable(e)) => {
                 if attempt == 0 || state.connected() {
                     tracing::warn!(error = %e, "fleet: NATS unreachable; answering from this node's own probes");
                 } else {
@@ -56,6 +71,20 @@ pub async fn run(state: Arc<FleetState>, member: Arc<dyn Member>) {
         }
         tokio::time::sleep(BACKOFF[attempt.min(BACKOFF.len() - 1)]).await;
         attempt += 1;
+    }
+}
+
+/// Why a session ended.
+enum Ended {
+    /// NATS failed or did not answer in time.
+    Unreachable(String),
+    /// The watch on this bucket stopped delivering while NATS answered.
+    WatchLost(&'static str),
+}
+
+impl From<String> for Ended {
+    fn from(e: String) -> Ended {
+        Ended::Unreachable(e)
     }
 }
 
@@ -75,13 +104,44 @@ async fn watch_changes(bucket: &kv::Store) -> Result<kv::Watch, String> {
     timed(async { bucket.watch_all().await.map_err(|e| e.to_string()) }).await
 }
 
-/// The next entry of a watch; its end or an error ends the session.
-fn entry(e: Option<Result<kv::Entry, kv::WatcherError>>) -> Result<kv::Entry, String> {
-    e.ok_or("a watch ended")?.map_err(|e| e.to_string())
+/// The next entry of a watch, counted in its `follow`; its end or an error ends the
+/// session.
+fn entry(
+    e: Option<Result<kv::Entry, kv::WatcherError>>,
+    follow: &mut Follow,
+) -> Result<kv::Entry, String> {
+    let e = e.ok_or("a watch ended")?.map_err(|e| e.to_string())?;
+    follow.saw(e.revision);
+    Ok(e)
+}
+
+/// The bucket's last sequence and how many messages it holds, read from the server.
+async fn bucket_end(bucket: &kv::Store) -> Result<(u64, u64), String> {
+    let info = timed(async {
+        bucket
+            .stream
+            .get_info()
+            .await
+            .map_err(|e| format!("reading the state of {}: {e}", bucket.name))
+    })
+    .await?;
+    Ok((info.state.last_sequence, info.state.messages))
+}
+
+/// Checks every watch against its bucket; an error names the first that stopped
+/// delivering.
+async fn check_follows(watched: [(&kv::Store, &'static str, &mut Follow); 5]) -> Result<(), Ended> {
+    for (bucket, name, follow) in watched {
+        let (last, messages) = bucket_end(bucket).await?;
+        if !follow.check(last, messages) {
+            return Err(Ended::WatchLost(name));
+        }
+    }
+    Ok(())
 }
 
 /// One connection: until something fails.
-async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<(), String> {
+async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<(), Ended> {
     let urls: Vec<async_nats::ServerAddr> = state
         .config
         .urls
@@ -109,18 +169,24 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     let pools_bucket = timed(bucket::open(&js, &bucket::POOL_DRAINS)).await?;
     let me = state.key();
     let node = state.config.node.as_str();
+    // Watches that deliver every key's latest value first owe everything from the start.
     let mut votes_watch = watch(&votes).await?;
+    let mut votes_follow = Follow::from(0);
     let mut nodes_watch = watch(&nodes).await?;
+    let mut nodes_follow = Follow::from(0);
     // Drains made here while NATS could not be heard go in first; then the fleet's replace
     // this node's, and every later change arrives through the watch (started before the
     // listing, so nothing falls between the two).
     timed(drains::push(&drains, member.as_ref(), node)).await?;
     let mut drains_watch = watch_changes(&drains).await?;
+    let mut drains_follow = Follow::from(bucket_end(&drains).await?.0);
     member.fleet_drains(timed(drains::list(&drains)).await?);
     // Shifts and pool drains the same way.
     timed(push_settings(&shifts_bucket, &pools_bucket, member)).await?;
     let mut shifts_watch = watch_changes(&shifts_bucket).await?;
+    let mut shifts_follow = Follow::from(bucket_end(&shifts_bucket).await?.0);
     let mut pools_watch = watch_changes(&pools_bucket).await?;
+    let mut pools_follow = Follow::from(bucket_end(&pools_bucket).await?.0);
     member.fleet_shifts(timed(settings::list(&shifts_bucket, &shifts::KIND)).await?);
     member.fleet_pool_drains(timed(settings::list(&pools_bucket, &pool_drains::KIND)).await?);
     let mut published = None;
@@ -136,10 +202,11 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
     let mut next_description = now() + DESCRIBE_EVERY;
     let mut rebuild: Option<tokio::time::Instant> = None;
     let mut next_rebuild = now() + REBUILD_EVERY;
+    let mut next_follow_check = now() + FOLLOW_EVERY;
     loop {
         tokio::select! {
             e = votes_watch.next() => {
-                let e = entry(e)?;
+                let e = entry(e, &mut votes_follow)?;
                 let (node, ids) = match e.key.strip_suffix(IDS) {
                     Some(node) => (node, true),
                     None => (e.key.as_str(), false),
@@ -183,24 +250,26 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
                 member.fleet_changed();
             }
             e = drains_watch.next() => {
-                let e = entry(e)?;
+                let e = entry(e, &mut drains_follow)?;
                 match drains::addr(&e.key) {
                     Some(addr) => member.fleet_drain(addr, e.operation == kv::Operation::Put),
                     None => tracing::debug!(key = %e.key, "fleet: not a drain key; ignored"),
                 }
             }
             e = shifts_watch.next() => {
-                if let Some((addr, shift)) = settings::change(&shifts::KIND, &entry(e)?) {
+                let e = entry(e, &mut shifts_follow)?;
+                if let Some((addr, shift)) = settings::change(&shifts::KIND, &e) {
                     member.fleet_shift(addr, shift);
                 }
             }
             e = pools_watch.next() => {
-                if let Some((key, drained)) = settings::change(&pool_drains::KIND, &entry(e)?) {
+                let e = entry(e, &mut pools_follow)?;
+                if let Some((key, drained)) = settings::change(&pool_drains::KIND, &e) {
                     member.fleet_pool_drain(key, drained);
                 }
             }
             e = nodes_watch.next() => {
-                let e = entry(e)?;
+                let e = entry(e, &mut nodes_follow)?;
                 let mut nodes = state.nodes.lock().unwrap();
                 match e.operation {
                     kv::Operation::Put => match serde_json::from_slice::<NodeInfo>(&e.value) {
@@ -209,6 +278,17 @@ async fn session(state: &Arc<FleetState>, member: &Arc<dyn Member>) -> Result<()
                     },
                     kv::Operation::Delete | kv::Operation::Purge => nodes.remove(&e.key),
                 }
+            }
+            _ = tokio::time::sleep_until(next_follow_check) => {
+                check_follows([
+                    (&votes, bucket::VOTES.name, &mut votes_follow),
+                    (&drains, bucket::DRAINS.name, &mut drains_follow),
+                    (&shifts_bucket, bucket::SHIFTS.name, &mut shifts_follow),
+                    (&pools_bucket, bucket::POOL_DRAINS.name, &mut pools_follow),
+                    (&nodes, bucket::NODES.name, &mut nodes_follow),
+                ])
+                .await?;
+                next_follow_check = now() + FOLLOW_EVERY;
             }
             _ = tokio::time::sleep_until(next_beat) => {
                 timed(publish_votes(&votes, &me, member.as_ref(), &mut published)).await?;

@@ -4,6 +4,7 @@
 pub mod bucket;
 pub mod drains;
 pub mod fingerprint;
+pub mod follow;
 pub mod ledger;
 pub mod link;
 pub mod member;

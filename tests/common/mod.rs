@@ -126,7 +126,9 @@ impl Server {
     /// serves, `extra_args` what to show of its arguments should it fail to start.
     pub fn launch(mut cmd: Command, zones: &Path, geo: &Path, extra_args: &[&str]) -> Server {
         if !cmd.get_envs().any(|(k, _)| k == "GSLBD_LOG") {
-            cmd.env("GSLBD_LOG", "warn");
+            // Warnings unless the one running the tests asks for more.
+            let level = std::env::var("GSLBD_TEST_LOG").unwrap_or_else(|_| "warn".into());
+            cmd.env("GSLBD_LOG", level);
         }
         let mut child = cmd
             .stdin(Stdio::null())

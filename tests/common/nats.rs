@@ -273,6 +273,27 @@ impl NatsCluster {
         }
     }
 
+    /// Deletes every consumer of `stream` on the servers' side, through node `i`, as a
+    /// consumer's server going away would (the clients are not told); returns their names.
+    pub fn delete_consumers(&self, i: usize, stream: &str) -> Vec<String> {
+        let reply = self
+            .request(i, &format!("$JS.API.CONSUMER.NAMES.{stream}"), "")
+            .expect("CONSUMER.NAMES");
+        let names: Value = serde_json::from_str(&reply).expect("CONSUMER.NAMES: JSON");
+        let names: Vec<String> = names["consumers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("CONSUMER.NAMES {stream}: {names}"))
+            .iter()
+            .map(|n| n.as_str().expect("a name").to_string())
+            .collect();
+        for n in &names {
+            let subject = format!("$JS.API.CONSUMER.DELETE.{stream}.{n}");
+            let reply = self.request(i, &subject, "").expect("CONSUMER.DELETE");
+            assert!(reply.contains("\"success\":true"), "{subject}: {reply}");
+        }
+        names
+    }
+
     /// Waits until `stream` (a KV bucket `B` is the stream `KV_B`) has a leader and every
     /// replica is current, asking the running nodes in turn, against [`NATS_READY_DEADLINE`].
     /// Returns the last stream info.
