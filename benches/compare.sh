@@ -41,8 +41,9 @@
 # binary, the ratio is the cost of those flags. At the end the script prints gslbd's
 # response-rate-limiting counters, so a run that measures RRL's cost shows nobody was limited.
 #
-# --xdp (or XDP=1, as root): the AF_XDP fast path. gslbd with `--xdp`, gslbd on the kernel
-# path, Knot with its XDP listener and Knot on the kernel path, in turn, on a veth pair
+# --xdp (or XDP=1, as root): the AF_XDP fast path. gslbd with `--xdp`, gslbd with `--xdp
+# --xdp-busy-poll 50` (preferred busy polling, with the interface settings it asks for), gslbd
+# on the kernel path, Knot with its XDP listener and Knot on the kernel path, in turn, on a veth pair
 # between two network namespaces made for the run; workloads static (all) and geo (gslbd).
 # Server CPU per answered query counts the server CPU's busy time, receive processing
 # included (method in benches/compare-xdp.sh). Ends with the per-round ratios

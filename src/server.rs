@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub udp_workers: usize,
     /// How long a UDP thread polls for more queries before sleeping (zero: not at all).
     pub udp_busy_poll: std::time::Duration,
+    /// Preferred busy polling's microseconds on the AF_XDP sockets (0: off).
+    pub xdp_busy_poll: u32,
     /// Interfaces whose UDP DNS is answered through AF_XDP (`dns::xdp`).
     pub xdp: Vec<String>,
     pub tcp: tcp::TcpLimits,
@@ -290,7 +292,10 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         &udp_addrs,
         &shared,
         &stop,
-        cfg.udp_busy_poll,
+        xdp::Waiting {
+            spin: cfg.udp_busy_poll,
+            busy_poll_us: cfg.xdp_busy_poll,
+        },
         &mut threads,
         &mut lines,
     );

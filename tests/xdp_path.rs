@@ -18,20 +18,8 @@ use common::netns::{VethPair, SERVER_V4, SERVER_V4_OTHER};
 
 /// The listen addresses of the byte-for-byte test.
 const LISTEN: &[&str] = &["10.53.0.2:53", "[fd00:53::2]:53"];
+use common::xdp::{serve, skip, xdp_counter, xdp_unavailable, XDP};
 use common::{raw_ecs, raw_opt, raw_packet, raw_query, Server};
-
-/// Skips the test with `why`, or fails it when XDP was required.
-fn skip(why: &str) {
-    if std::env::var_os("GSLBD_REQUIRE_XDP").is_some_and(|v| v == "1") {
-        panic!("GSLBD_REQUIRE_XDP=1 but the XDP test cannot run: {why}");
-    }
-    // Past the test harness's capture, so that the run's log shows it.
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: xdp_path: needs what this machine lacks: {why}"
-    );
-}
 
 /// One query of the grid, and how long to wait for an answer (a short wait where none is
 /// due, so that "no reply" costs little).
@@ -143,62 +131,9 @@ fn ask_all(server: SocketAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-/// gslbd's AF_XDP option for the server side.
-const XDP: &[&str] = &["--xdp", "srv0"];
-
-/// gslbd in the server namespace on `listen`, with `extra` options (`XDP`, or none).
-fn serve(pair: &VethPair, listen: &[&str], extra: &[&str]) -> Server {
-    let zones = common::example_zones();
-    let geo = common::example_geo();
-    let mut cmd = pair.server_command(common::bin());
-    cmd.args(["serve", "--zones"])
-        .arg(&zones)
-        .arg("--geo")
-        .arg(&geo);
-    let mut args = Vec::new();
-    for l in listen {
-        args.extend(["--listen".to_string(), l.to_string()]);
-    }
-    args.extend([
-        "--admin".to_string(),
-        format!("{}:9153", common::netns::SERVER_V4),
-        "--udp-threads".to_string(),
-        "1".to_string(),
-        "--no-watch".to_string(),
-    ]);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    cmd.args(&args);
-    let shown: Vec<&str> = args.iter().map(String::as_str).collect();
-    Server::launch(cmd, &zones, &geo, &shown)
-}
-
 /// The grid sent to `server` from the client namespace.
 fn ask_grid(pair: &VethPair, server: IpAddr, cases: &[Case]) -> Vec<Option<Vec<u8>>> {
     pair.in_client(|| ask_all(SocketAddr::new(server, 53), cases))
-}
-
-/// Why gslbd serves srv0 through the kernel, if it does (its startup line says).
-fn xdp_unavailable(s: &Server) -> Option<String> {
-    let line = s
-        .startup_lines()
-        .iter()
-        .find(|l| l.starts_with("gslbd answering UDP on srv0"))
-        .unwrap_or_else(|| panic!("no AF_XDP line in {:?}", s.startup_lines()));
-    if let Some((_, why)) = line.split_once("through the kernel: ") {
-        return Some(why.to_string());
-    }
-    assert!(line.contains("through AF_XDP (1 queues"), "{line}");
-    None
-}
-
-fn xdp_counter(text: &str, result: &str) -> u64 {
-    let key = format!("gslbd_xdp_packets_total{{iface=\"srv0\",queue=\"0\",result=\"{result}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&key))
-        .unwrap_or_else(|| panic!("no {key} in the metrics:\n{text}"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[test]

@@ -18,6 +18,7 @@ pub mod reload;
 pub mod schema;
 pub mod validators;
 pub mod vantage;
+pub mod xdp;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

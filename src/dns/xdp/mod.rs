@@ -9,6 +9,7 @@
 //! that is missing or refuses the program) `start` says why, and the caller serves through
 //! the kernel alone.
 
+mod busy_poll;
 mod frame;
 mod program;
 mod ring;
@@ -16,6 +17,7 @@ mod socket;
 mod worker;
 
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -103,18 +105,30 @@ pub struct XdpPath {
     pub queues: u32,
     /// Whether the sockets run in zero-copy mode (else the kernel copies each packet).
     pub zero_copy: bool,
+    /// Preferred busy polling's microseconds, when the sockets took it.
+    pub busy_poll: Option<u32>,
     pub threads: Vec<JoinHandle<()>>,
     _program: Program,
 }
 
+/// How the workers wait for packets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waiting {
+    /// How long a worker keeps looking at its receive ring after a batch before it sleeps
+    /// (`--udp-busy-poll`).
+    pub spin: std::time::Duration,
+    /// Preferred busy polling's microseconds per wait (`--xdp-busy-poll`; 0: off).
+    pub busy_poll_us: u32,
+}
+
 /// Starts the fast path on `iface` for the UDP addresses `listen` (bound already, their
-/// ports known). Workers run until `stop` is set, polling for `busy_poll` after each batch.
+/// ports known). Workers run until `stop` is set.
 pub fn start(
     iface: &str,
     listen: &[SocketAddr],
     shared: &Arc<Shared>,
     stop: &Arc<AtomicBool>,
-    busy_poll: std::time::Duration,
+    waiting: Waiting,
 ) -> Result<XdpPath, XdpError> {
     if listen.is_empty() {
         return Err(XdpError::NothingToSteer);
@@ -130,10 +144,24 @@ pub fn start(
     let mut program = Program::attach(iface, listen, true)?;
     let queues = rx_queues(iface);
     let mut sockets = Vec::with_capacity(queues as usize);
+    let mut busy_poll = (waiting.busy_poll_us > 0).then_some(waiting.busy_poll_us);
     for queue in 0..queues {
         let sock = XskSocket::open(ifindex, queue, false)?;
         program.bind_queue(queue, &sock)?;
+        if let Some(us) = busy_poll {
+            if let Err(e) = busy_poll::enable(sock.as_fd(), us) {
+                tracing::warn!(iface, error = %e, "preferred busy polling is not available (it needs CAP_NET_ADMIN); the AF_XDP workers wait for the kernel to wake them");
+                busy_poll = None;
+            }
+        }
         sockets.push((queue, sock));
+    }
+    if busy_poll.is_some() {
+        let sys = std::path::Path::new("/sys/class/net").join(iface);
+        let advice = busy_poll::interface_advice(&sys);
+        if !advice.is_empty() {
+            tracing::warn!(iface, set = %advice.join("; "), "preferred busy polling wants the interface to defer its interrupts between polls; until then the kernel still wakes the workers per batch");
+        }
     }
     let zero_copy = sockets.iter().all(|(_, s)| s.mode == Mode::ZeroCopy);
     let mut threads = Vec::with_capacity(sockets.len());
@@ -152,7 +180,14 @@ pub fn start(
             .spawn(move || {
                 // Queue q's rotation starts where the kernel path's worker q starts: the
                 // same queries in the same order get the same answers on either path.
-                worker::run(sock, &shared, &stop, queue as usize, &counters, busy_poll)
+                worker::run(
+                    sock,
+                    &shared,
+                    &stop,
+                    queue as usize,
+                    &counters,
+                    waiting.spin,
+                )
             })
             .map_err(XdpError::Thread)?;
         threads.push(thread);
@@ -162,6 +197,7 @@ pub fn start(
         mode: program.mode,
         queues,
         zero_copy,
+        busy_poll,
         threads,
         _program: program,
     })
@@ -176,7 +212,7 @@ pub fn start_all(
     udp_addrs: &[SocketAddr],
     shared: &Arc<Shared>,
     stop: &Arc<AtomicBool>,
-    busy_poll: std::time::Duration,
+    waiting: Waiting,
     threads: &mut Vec<std::thread::JoinHandle<()>>,
     lines: &mut Vec<String>,
 ) -> Vec<XdpPath> {
@@ -188,13 +224,17 @@ pub fn start_all(
             continue;
         }
         seen.push(iface);
-        match start(iface, udp_addrs, shared, stop, busy_poll) {
+        match start(iface, udp_addrs, shared, stop, waiting) {
             Ok(mut path) => {
                 threads.append(&mut path.threads);
                 let copy = if path.zero_copy { "zero-copy" } else { "copy" };
-                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, "answering UDP DNS through AF_XDP");
+                let polling = path
+                    .busy_poll
+                    .map(|us| format!(", preferred busy polling {us} µs"))
+                    .unwrap_or_default();
+                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, busy_poll_us = path.busy_poll.unwrap_or(0), "answering UDP DNS through AF_XDP");
                 lines.push(format!(
-                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy})",
+                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy}{polling})",
                     path.queues,
                     path.mode.as_str()
                 ));
