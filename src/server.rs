@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::config::{self, Paths, Problems};
 use crate::dns::certs::{CertError, CertStore};
+use crate::dns::listening::{Listener, Listening, XdpInterface};
 use crate::dns::{quic, tcp, tls, udp, xdp};
 use crate::health::{Monitor, ProbeSource, ProbeSourceError};
 use crate::reload::Reloader;
@@ -264,11 +265,11 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let mut tcp_tasks = Vec::new();
-    let mut lines = Vec::new();
+    let mut listening = Listening::default();
     // The encrypted listeners' lines come first: scripts waiting for the first
     // `(udp+tcp)` line have seen them all by then.
     for e in encrypted {
-        let (addr, kind) = match e {
+        let (address, transport) = match e {
             EncryptedListener::Tls(l, certs) => {
                 let addr = l.local_addr().map_err(ServeError::Start)?;
                 let l = tokio::net::TcpListener::from_std(l).map_err(ServeError::Start)?;
@@ -283,11 +284,11 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
                 (addr, "quic")
             }
         };
-        tracing::info!(listen = %addr, transport = kind, "DNS listening");
-        lines.push(format!("gslbd listening on {addr} ({kind})"));
+        tracing::info!(listen = %address, transport, "DNS listening");
+        listening.dns.push(Listener { address, transport });
     }
     let udp_addrs: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
-    let xdp_paths = xdp::start_all(
+    let (xdp_paths, xdp_interfaces) = xdp::start_all(
         &cfg.xdp,
         &udp_addrs,
         &shared,
@@ -297,8 +298,8 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
             busy_poll_us: cfg.xdp_busy_poll,
         },
         &mut threads,
-        &mut lines,
     );
+    listening.xdp = xdp_interfaces;
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)
@@ -312,9 +313,23 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
             stop_rx.clone(),
         )));
         tracing::info!(listen = %b.addr, udp_workers = workers, "DNS listening on UDP and TCP");
-        lines.push(format!("gslbd listening on {} (udp+tcp)", b.addr));
+        listening.dns.push(Listener {
+            address: b.addr,
+            transport: "udp+tcp",
+        });
     }
-    // Machine-readable readiness lines for scripts and tests, printed last.
+    // Machine-readable readiness lines for scripts and tests, printed last: the encrypted
+    // listeners, the --xdp interfaces, then UDP and TCP.
+    let (encrypted_lines, plain_lines): (Vec<_>, Vec<_>) =
+        listening.dns.iter().partition(|l| l.transport != "udp+tcp");
+    let lines: Vec<String> = encrypted_lines
+        .iter()
+        .map(|l| l.line())
+        .chain(listening.xdp.iter().map(XdpInterface::line))
+        .chain(plain_lines.iter().map(|l| l.line()))
+        .collect();
+    // Set before the lines go out: whoever saw them finds it in /v1/status.
+    let _ = shared.listening.set(listening);
     for l in lines {
         println!("{l}");
     }

@@ -27,6 +27,8 @@ pub struct Shared {
     pub edns: EdnsConfig,
     /// Response rate limiting of UDP answers, when on.
     pub rrl: Option<Arc<crate::dns::rrl::Rrl>>,
+    /// What DNS is answered on, set once every listener is up.
+    pub listening: std::sync::OnceLock<crate::dns::listening::Listening>,
     writer: std::sync::Mutex<()>,
 }
 
@@ -41,6 +43,7 @@ impl Shared {
             query_log_every: 0,
             edns: EdnsConfig::default(),
             rrl: None,
+            listening: std::sync::OnceLock::new(),
             writer: std::sync::Mutex::new(()),
         }
     }

@@ -140,7 +140,16 @@ async fn the_console_shows_health_explains_and_drains_in_a_real_browser() {
     let s = Server::start_with_env(
         z.zones_dir(),
         z.geo_dir(),
-        &["--admin", "127.0.0.1:0", "--udp-threads", "1"],
+        // An --xdp interface that does not exist: the console says it is served by the
+        // kernel, and why.
+        &[
+            "--admin",
+            "127.0.0.1:0",
+            "--udp-threads",
+            "1",
+            "--xdp",
+            "nosuchif0",
+        ],
         &[("GSLBD_ADMIN_TOKEN", TOKEN)],
     );
     let admin = s.admin_addr();
@@ -348,6 +357,22 @@ async fn the_console_shows_health_explains_and_drains_in_a_real_browser() {
         },
     )
     .await;
+
+    // What DNS is answered on: the listener, and the --xdp interface's fallback with why.
+    let (listening, _) = wait_page(
+        &page,
+        "listening table",
+        "document.getElementById('listening-rows').innerText",
+        POLL * 2,
+        |v| v.as_str().is_some_and(|t| t.contains("nosuchif0")),
+    )
+    .await;
+    let listening = listening.as_str().unwrap();
+    assert!(
+        listening.contains(&format!("{}\tudp+tcp", s.addr()))
+            && listening.contains("kernel: there is no interface nosuchif0"),
+        "{listening}"
+    );
 
     let desktop = screenshot(&page, "desktop").await;
     // On a phone the page fits the screen's width: wide tables scroll inside their box.

@@ -78,7 +78,7 @@ fn kdig_same_answers(s: &Server, p: &Pki, q: &[&str], status: &str) {
 fn kdig_over_tls_and_quic_gets_the_tcp_answers() {
     let dir = tempfile::tempdir().unwrap();
     let p = pki(dir.path(), "a");
-    let s = serve(&p, &[]);
+    let s = serve(&p, &["--admin", "127.0.0.1:0"]);
     for &(name, qtype, subnet, status) in GRID {
         let ecs = subnet.map(|net| format!("+subnet={net}"));
         let mut q = vec![name, qtype];
@@ -93,6 +93,31 @@ fn kdig_over_tls_and_quic_gets_the_tcp_answers() {
     )
     .unwrap();
     assert!(office.contains("10.1.0.10"), "office pool:\n{office}");
+    // The admin API lists every listener with its transport, as the startup lines do.
+    let (code, body) = s.http("GET", "/v1/status", None);
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let listed: Vec<(String, String)> = status["listening"]["dns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{status:#}"))
+        .iter()
+        .map(|l| {
+            (
+                l["transport"].as_str().unwrap().to_string(),
+                l["address"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("tls", s.listener("tls")),
+        ("quic", s.listener("quic")),
+        ("udp+tcp", s.addr()),
+    ]
+    .iter()
+    .map(|(k, a)| (k.to_string(), a.to_string()))
+    .collect();
+    assert_eq!(listed, want, "{status:#}");
+    assert_eq!(status["listening"]["xdp"], serde_json::json!([]));
 }
 
 #[test]

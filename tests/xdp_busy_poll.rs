@@ -94,6 +94,25 @@ fn preferred_busy_polling_answers_like_the_kernel_and_names_what_the_interface_l
     assert_eq!(xdp_unavailable(&s), None);
     assert_eq!(ask(&pair), want, "busy-polled AF_XDP answers differ");
     assert_eq!(answered(&pair, &s), u64::from(QUERIES));
+    // The admin API says the same as the startup line, and counts what was answered.
+    let admin = s.admin_addr();
+    let (code, body) = pair.in_client(|| common::http_request(admin, "GET", "/v1/status", None));
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let xdp = &status["listening"]["xdp"];
+    assert_eq!(
+        xdp,
+        &serde_json::json!([{
+            "iface": "srv0", "path": "af_xdp", "queues": 1, "attach": "native",
+            "sockets": "copy", "busy_poll_us": 50,
+            "packets": {"answered": QUERIES, "unanswered": 0, "tx_full": 0},
+        }]),
+        "{status:#}"
+    );
+    assert_eq!(
+        status["listening"]["dns"],
+        serde_json::json!([{"address": "10.53.0.2:53", "transport": "udp+tcp"}])
+    );
     // gslbd wrote its warnings before its readiness line, long before these answers.
     let err = s.stderr();
     assert!(!err.contains("gro_flush_timeout"), "{err}");

@@ -347,7 +347,7 @@ fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
     let s = Server::start(
         &common::example_zones(),
         &common::example_geo(),
-        &["--xdp", "nosuchif0"],
+        &["--xdp", "nosuchif0", "--admin", "127.0.0.1:0"],
     );
     assert!(
         s.startup_lines().iter().any(|l| l
@@ -358,6 +358,19 @@ fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
     let reply =
         common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
     assert_eq!(common::raw_rcode(&reply), 0);
+    // The admin API tells the operator the same, and where DNS is answered.
+    let (code, body) = s.http("GET", "/v1/status", None);
+    assert_eq!(code, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        status["listening"],
+        serde_json::json!({
+            "dns": [{"address": s.addr().to_string(), "transport": "udp+tcp"}],
+            "xdp": [{"iface": "nosuchif0", "path": "kernel",
+                     "reason": "there is no interface nosuchif0"}],
+        }),
+        "{status:#}"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! What the admin API reports about the running server: `/metrics`, `/v1/status` (load,
-//! zones, targets, drains, reload history, fleet) and `/v1/fleet`.
+//! zones, targets, drains, reload history, fleet, listeners) and `/v1/fleet`.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::{error, Admin};
+use crate::dns::listening::{Listener, XdpInterface, XdpPathState};
 use crate::metrics::TargetGauge;
 
 pub(super) async fn metrics(State(a): State<Admin>) -> Response {
@@ -39,7 +40,7 @@ pub(super) async fn metrics(State(a): State<Admin>) -> Response {
 
 /// `GET /v1/status`.
 #[derive(Serialize)]
-struct StatusBody {
+struct StatusBody<'a> {
     generation: u64,
     loaded_at: String,
     last_reload: Option<crate::reload::LastReload>,
@@ -54,6 +55,57 @@ struct StatusBody {
     /// This node's fleet, when it runs with `--fleet`.
     #[serde(skip_serializing_if = "Option::is_none")]
     fleet: Option<crate::health::FleetStatus>,
+    /// What DNS is answered on (absent until every listener is up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listening: Option<ListeningStatus<'a>>,
+}
+
+/// The listeners and `--xdp` interfaces, with the AF_XDP packet counts.
+#[derive(Serialize)]
+struct ListeningStatus<'a> {
+    dns: &'a [Listener],
+    xdp: Vec<XdpStatus<'a>>,
+}
+
+#[derive(Serialize)]
+struct XdpStatus<'a> {
+    #[serde(flatten)]
+    interface: &'a XdpInterface,
+    /// Over the interface's queues, as in `gslbd_xdp_packets_total` (AF_XDP only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packets: Option<XdpPackets>,
+}
+
+#[derive(Serialize, Default)]
+struct XdpPackets {
+    answered: u64,
+    unanswered: u64,
+    tx_full: u64,
+}
+
+fn listening<'a>(shared: &'a crate::state::Shared) -> Option<ListeningStatus<'a>> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let l = shared.listening.get()?;
+    let queues = shared.metrics.xdp.lock().unwrap();
+    let xdp = l
+        .xdp
+        .iter()
+        .map(|i| XdpStatus {
+            interface: i,
+            packets: matches!(i.path, XdpPathState::AfXdp { .. }).then(|| {
+                queues.iter().filter(|q| q.iface == i.iface).fold(
+                    XdpPackets::default(),
+                    |mut p, q| {
+                        p.answered += q.answered.load(Relaxed);
+                        p.unanswered += q.unanswered.load(Relaxed);
+                        p.tx_full += q.tx_full.load(Relaxed);
+                        p
+                    },
+                )
+            }),
+        })
+        .collect();
+    Some(ListeningStatus { dns: &l.dns, xdp })
 }
 
 /// One drained pool in `/v1/status`.
@@ -115,6 +167,7 @@ pub(super) async fn status(State(a): State<Admin>) -> Response {
             })
             .collect(),
         fleet: a.monitor.fleet_status(),
+        listening: listening(&a.shared),
     })
     .into_response()
 }

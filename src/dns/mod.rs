@@ -8,6 +8,7 @@ pub mod edns;
 pub mod explain;
 mod gslb_answer;
 pub mod handler;
+pub mod listening;
 pub mod mmsg;
 pub mod name;
 mod padding;

@@ -140,6 +140,29 @@
       h("td", {}, n.version || "—"))));
   }
 
+  function renderListening() {
+    const l = status.listening;
+    if (!l) return;
+    const dns = l.dns.map((d) => h("tr", {},
+      h("td", {}, d.address), h("td", {}, d.transport), h("td", {}, "kernel sockets"), h("td", {}, "—")));
+    const xdp = l.xdp.map((x) => {
+      const fast = x.path === "af_xdp";
+      const how = fast
+        ? `AF_XDP: ${x.queues} queue${x.queues === 1 ? "" : "s"}, ${x.attach} mode, ${x.sockets}` +
+          (x.busy_poll_us ? `, busy polling ${x.busy_poll_us} µs` : "")
+        : `kernel: ${x.reason}`;
+      const packets = fast
+        ? `${x.packets.answered} answered, ${x.packets.unanswered} unanswered, ${x.packets.tx_full} lost (ring full)`
+        : "—";
+      return h("tr", {},
+        h("td", {}, x.iface),
+        h("td", {}, "udp (--xdp)"),
+        h("td", {}, fast ? badge("up", how) : badge("down", how)),
+        h("td", {}, packets));
+    });
+    $("listening-rows").replaceChildren(...dns, ...xdp);
+  }
+
   // ---- GSLB records: built from /v1/zones, states filled in from /v1/status -----------
 
   const TARGET_COLUMNS = ["Target", "State", "Since", "Latency", "Last error", "Check", "Share", ""];
@@ -376,6 +399,7 @@
       renderHeader();
       fillStates();
       renderReloads();
+      renderListening();
       await renderFleet();
       const live = $("live");
       live.dataset.state = "live";

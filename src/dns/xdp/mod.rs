@@ -26,6 +26,7 @@ pub use program::AttachMode;
 use program::{Program, ProgramError};
 use socket::{Mode, SocketError, XskSocket};
 
+use crate::dns::listening::{XdpInterface, XdpPathState};
 use crate::state::Shared;
 
 /// The packet counters of one queue.
@@ -204,9 +205,8 @@ pub fn start(
 }
 
 /// Starts the fast path on each of `ifaces` (`--xdp`, once each) for the UDP listen
-/// addresses; an interface where it cannot run is logged, with the reason in its readiness
-/// line, and left to the kernel path. Its worker threads join `threads`.
-#[allow(clippy::too_many_arguments)]
+/// addresses; an interface where it cannot run is logged and left to the kernel path, with
+/// the reason in its entry of `interfaces`. Its worker threads join `threads`.
 pub fn start_all(
     ifaces: &[String],
     udp_addrs: &[SocketAddr],
@@ -214,41 +214,42 @@ pub fn start_all(
     stop: &Arc<AtomicBool>,
     waiting: Waiting,
     threads: &mut Vec<std::thread::JoinHandle<()>>,
-    lines: &mut Vec<String>,
-) -> Vec<XdpPath> {
+) -> (Vec<XdpPath>, Vec<XdpInterface>) {
     let mut paths = Vec::new();
-    let mut seen: Vec<&String> = Vec::new();
+    let mut interfaces = Vec::new();
     for iface in ifaces {
         // An interface named twice is served once (a second program could not attach).
-        if seen.contains(&iface) {
+        if interfaces.iter().any(|i: &XdpInterface| &i.iface == iface) {
             continue;
         }
-        seen.push(iface);
-        match start(iface, udp_addrs, shared, stop, waiting) {
+        let state = match start(iface, udp_addrs, shared, stop, waiting) {
             Ok(mut path) => {
                 threads.append(&mut path.threads);
-                let copy = if path.zero_copy { "zero-copy" } else { "copy" };
-                let polling = path
-                    .busy_poll
-                    .map(|us| format!(", preferred busy polling {us} µs"))
-                    .unwrap_or_default();
-                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets = copy, busy_poll_us = path.busy_poll.unwrap_or(0), "answering UDP DNS through AF_XDP");
-                lines.push(format!(
-                    "gslbd answering UDP on {iface} through AF_XDP ({} queues, {} mode, {copy}{polling})",
-                    path.queues,
-                    path.mode.as_str()
-                ));
+                let sockets = if path.zero_copy { "zero-copy" } else { "copy" };
+                let busy_poll_us = path.busy_poll.unwrap_or(0);
+                tracing::info!(iface = %iface, queues = path.queues, attach = path.mode.as_str(), sockets, busy_poll_us, "answering UDP DNS through AF_XDP");
+                let state = XdpPathState::AfXdp {
+                    queues: path.queues,
+                    attach: path.mode.as_str(),
+                    sockets,
+                    busy_poll_us,
+                };
                 paths.push(path);
+                state
             }
             Err(e) => {
                 tracing::error!(iface = %iface, error = %e, "AF_XDP is not available; answering UDP on this interface through the kernel");
-                lines.push(format!(
-                    "gslbd answering UDP on {iface} through the kernel: {e}"
-                ));
+                XdpPathState::Kernel {
+                    reason: e.to_string(),
+                }
             }
-        }
+        };
+        interfaces.push(XdpInterface {
+            iface: iface.clone(),
+            path: state,
+        });
     }
-    paths
+    (paths, interfaces)
 }
 
 fn ifindex(iface: &str) -> Result<u32, XdpError> {
