@@ -126,6 +126,43 @@ fn dig_cookie_gets_a_server_cookie_which_is_echoed_when_sent_back() {
     assert!(line(&out, "; COOKIE").is_none(), "{out}");
 }
 
+/// RFC 7873 §5.4: a client may ask for a server cookie alone, with no question (`dig
+/// +header-only +cookie`). The reply is NOERROR with the cookie, and the cookie then works.
+#[test]
+fn a_request_for_a_server_cookie_alone_gets_noerror_and_a_good_cookie() {
+    let s = example_with(&["--cookie-secret", SECRET]);
+    let out = dig(s.addr(), &["+cookie", "+header-only"]);
+    assert!(
+        out.contains("status: NOERROR") && out.contains("QUERY: 0, ANSWER: 0, AUTHORITY: 0"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "; COOKIE: ").unwrap().ends_with("(good)"),
+        "{out}"
+    );
+    let cookie = dig_cookie(&out);
+    assert_eq!(cookie.len(), 48, "{cookie}");
+    // The cookie got this way is valid on the next query.
+    let again = dig(s.addr(), &[&format!("+cookie={cookie}"), "www.example.com"]);
+    assert_eq!(dig_cookie(&again), cookie, "{again}");
+    assert_eq!(cookies_counted(&s, "valid", 1.0), 1.0);
+    assert!(again.contains("status: NOERROR"), "{again}");
+
+    // Over TCP the same.
+    let out = dig(s.addr(), &["+tcp", "+cookie", "+header-only"]);
+    assert!(out.contains("status: NOERROR"), "{out}");
+    assert_eq!(dig_cookie(&out).len(), 48, "{out}");
+    // No question without a cookie is still FORMERR (with an OPT, as the query had one);
+    // a later EDNS version gets BADVERS and no cookie.
+    let out = dig(s.addr(), &["+nocookie", "+header-only"]);
+    assert!(out.contains("status: FORMERR"), "{out}");
+    let opt = raw_opt(1232, 1, false, &[0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let reply = udp_raw(s.addr(), &raw_packet(9, [0, 0], [0, 0, 0, 1], &opt)).expect("a reply");
+    let m = decode(&reply);
+    assert_eq!(u16::from(m.metadata.response_code), 16, "BADVERS: {m}");
+    assert_eq!(reply_cookie(&m), None, "{m}");
+}
+
 #[test]
 fn nodes_sharing_the_secret_accept_each_others_cookies() {
     let a = example_with(&["--cookie-secret", SECRET]);

@@ -80,6 +80,9 @@ pub fn handle(
         Err(reject) => {
             let (id, opcode, rd, code, opt_do) = match reject {
                 Reject::Drop => return None,
+                Reject::CookieOnly { id, rd, cd, edns } => {
+                    return Some(server_cookie(ctx, id, rd, cd, &edns, src, transport, out))
+                }
                 Reject::FormErr {
                     id,
                     opcode,
@@ -109,6 +112,42 @@ pub fn handle(
         }
     };
     Some(answer(ctx, &q, src, transport, out))
+}
+
+/// The reply to a request of a server cookie alone (RFC 7873 §5.4): no question, no
+/// answer, the client cookie with a server cookie of ours, NOERROR (BADVERS for a later EDNS
+/// version, whose OPT has no options).
+#[allow(clippy::too_many_arguments)]
+fn server_cookie(
+    ctx: &Context<'_>,
+    id: u16,
+    rd: bool,
+    cd: bool,
+    e: &Edns,
+    src: IpAddr,
+    transport: Transport,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    let opt = opt_reply(ctx.edns, ctx.now, e, src, &mut outcome.cookie);
+    let code = if e.version > 0 {
+        rcode::BADVERS
+    } else {
+        rcode::NOERROR
+    };
+    let limit = match transport {
+        Transport::Tcp => u16::MAX as usize,
+        Transport::Udp => e.payload.clamp(512, OUR_PAYLOAD) as usize,
+    };
+    let h = ReplyHeader {
+        id,
+        opcode: 0,
+        rd,
+        cd,
+    };
+    outcome.truncated = Writer::new(out, h, None).finish(code, false, Some(&opt), limit);
+    outcome.rcode = code;
+    outcome
 }
 
 /// The OPT of the reply to a query with EDNS `e` from `src`: ECS echoed with scope 0 (the

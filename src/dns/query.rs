@@ -91,6 +91,14 @@ pub enum Reject {
         rd: bool,
         opt_do: Option<bool>,
     },
+    /// A QUERY without a question whose OPT record holds a COOKIE option: a client asking
+    /// for a server cookie (RFC 7873 §5.4), answered with one and NOERROR.
+    CookieOnly {
+        id: u16,
+        rd: bool,
+        cd: bool,
+        edns: Edns,
+    },
     /// Opcode other than QUERY; `opt_do` as for `FormErr`.
     NotImp {
         id: u16,
@@ -146,7 +154,18 @@ pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
         rd,
         opt_do,
     };
-    let (Some((end, qname_len)), Some(opt)) = (question, opt) else {
+    let Some((end, qname_len)) = question else {
+        // No question: FORMERR, but for a request of a server cookie alone.
+        let cookie_only = match (qd, &opt) {
+            (0, Some(Some(rr))) => parse_opt(rr).filter(|e| e.cookie.is_some()),
+            _ => None,
+        };
+        return Err(match cookie_only {
+            Some(edns) => Reject::CookieOnly { id, rd, cd, edns },
+            None => formerr(opt_do),
+        });
+    };
+    let Some(opt) = opt else {
         return Err(formerr(opt_do));
     };
     let fixed = &p[end - 4..end];

@@ -85,6 +85,23 @@ pub fn respond(
             return Some(reply.to_vec().expect("error replies encode"));
         }
         Parsed::Request(request) => request,
+        Parsed::CookieOnly { id, rd, cd, edns } => {
+            // RFC 7873 §5.4: no question, no records; NOERROR with the cookie (BADVERS,
+            // and no options, for a later EDNS version).
+            let mut reply = Message::response(id, OpCode::Query);
+            reply.metadata.recursion_desired = rd;
+            reply.metadata.checking_disabled = cd;
+            let badvers = edns.version > 0;
+            if badvers {
+                reply.metadata.response_code = ResponseCode::BADVERS;
+            }
+            let echo = edns
+                .subnet
+                .filter(|_| !badvers)
+                .map(|s| ClientSubnet::new(s.addr(), s.source_prefix(), 0));
+            reply.set_edns(reply_edns(&edns, echo, badvers, server, src));
+            return Some(reply.to_vec().expect("cookie replies encode"));
+        }
     };
     let mut reply = Message::response(request.id, OpCode::Query);
     reply.metadata.recursion_desired = request.rd;
@@ -128,26 +145,7 @@ pub fn respond(
         reply.metadata.response_code = ResponseCode::Refused;
     }
     if let Some(client) = &request.edns {
-        let mut edns = Edns::new();
-        edns.set_max_payload(OUR_PAYLOAD);
-        edns.set_dnssec_ok(client.dnssec_ok);
-        // CO is echoed to a DO query that set it (RFC 9824 §5), unless the query's EDNS
-        // version is one we do not speak.
-        if client.dnssec_ok && client.compact_ok && !badvers {
-            edns.flags_mut().z |= 0x4000;
-        }
-        if let Some(subnet) = echo {
-            edns.options_mut().insert(EdnsOption::Subnet(subnet));
-        }
-        if let (Some(sent), false) = (&client.cookie, badvers) {
-            let cookie = cookies::reply(server, sent, src);
-            edns.options_mut().insert(EdnsOption::Unknown(10, cookie));
-        }
-        if let (Some(nsid), true, false) = (&server.nsid, client.nsid, badvers) {
-            let payload = nsid.as_slice().try_into().expect("a short NSID");
-            edns.options_mut().insert(EdnsOption::NSID(payload));
-        }
-        reply.set_edns(edns);
+        reply.set_edns(reply_edns(client, echo, badvers, server, src));
     }
     let limit = match (&request.edns, tcp) {
         (_, true) => u16::MAX as usize,
@@ -168,6 +166,37 @@ pub fn respond(
     }
     // Too big: TC with the question and the OPT only, so that the client retries over TCP.
     Some(reply.truncate().to_vec().expect("truncated replies encode"))
+}
+
+/// The reply's OPT for a client's `client` OPT: ECS (`echo`), COOKIE and NSID in that order,
+/// none of them with BADVERS.
+fn reply_edns(
+    client: &parse::EdnsRequest,
+    echo: Option<ClientSubnet>,
+    badvers: bool,
+    server: &ServerEdns,
+    src: IpAddr,
+) -> Edns {
+    let mut edns = Edns::new();
+    edns.set_max_payload(OUR_PAYLOAD);
+    edns.set_dnssec_ok(client.dnssec_ok);
+    // CO is echoed to a DO query that set it (RFC 9824 §5), unless the query's EDNS
+    // version is one we do not speak.
+    if client.dnssec_ok && client.compact_ok && !badvers {
+        edns.flags_mut().z |= 0x4000;
+    }
+    if let Some(subnet) = echo {
+        edns.options_mut().insert(EdnsOption::Subnet(subnet));
+    }
+    if let (Some(sent), false) = (&client.cookie, badvers) {
+        let cookie = cookies::reply(server, sent, src);
+        edns.options_mut().insert(EdnsOption::Unknown(10, cookie));
+    }
+    if let (Some(nsid), true, false) = (&server.nsid, client.nsid, badvers) {
+        let payload = nsid.as_slice().try_into().expect("a short NSID");
+        edns.options_mut().insert(EdnsOption::NSID(payload));
+    }
+    edns
 }
 
 /// An authoritative answer (or a referral).

@@ -9,6 +9,8 @@
 //!   additional section; error replies (NOTIMP, FORMERR) carry an OPT, without options and
 //!   with the DO bit copied, exactly when it is;
 //! - opcode other than QUERY: NOTIMP;
+//! - QDCOUNT 0 with a readable OPT record whose options are well-formed and hold a COOKIE:
+//!   a request of a server cookie alone (RFC 7873 §5.4);
 //! - QDCOUNT other than 1, a compressed or undecodable question, a record that cannot be
 //!   delimited, two OPT records, an OPT whose owner is not the literal root: FORMERR;
 //! - then, with one OPT record whose options do not add up to its RDATA, that has two ECS
@@ -45,6 +47,13 @@ pub enum Parsed {
     },
     /// A query to answer.
     Request(Request),
+    /// A request of a server cookie alone: no question, a COOKIE option.
+    CookieOnly {
+        id: u16,
+        rd: bool,
+        cd: bool,
+        edns: EdnsRequest,
+    },
 }
 
 /// A well-formed query.
@@ -93,10 +102,34 @@ pub fn parse(packet: &[u8]) -> Parsed {
     if meta.op_code != OpCode::Query {
         return reject(ResponseCode::NotImp, opt_do);
     }
-    match decode(packet, &header) {
-        Some(request) => Parsed::Request(request),
+    if let Some(request) = decode(packet, &header) {
+        return Parsed::Request(request);
+    }
+    match cookie_only(packet, &header) {
+        Some(edns) => Parsed::CookieOnly {
+            id: meta.id,
+            rd: meta.recursion_desired,
+            cd: meta.checking_disabled,
+            edns,
+        },
         None => reject(ResponseCode::FormErr, opt_do),
     }
+}
+
+/// The OPT of a question-less message when it asks for a server cookie: every record
+/// delimited, one OPT owned by the root, its options well-formed, one of them a COOKIE.
+fn cookie_only(packet: &[u8], header: &Header) -> Option<EdnsRequest> {
+    if header.counts.queries != 0 {
+        return None;
+    }
+    let (_, opt) = records(packet, 12, header)?;
+    let rr = opt?;
+    let mut trimmed = packet[..12].to_vec();
+    trimmed[4..12].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+    trimmed.extend_from_slice(&packet[rr.start..rr.end]);
+    let message = Message::from_vec(&trimmed).ok()?;
+    let edns = edns_request(packet, &rr, message.edns.as_ref()?)?;
+    edns.cookie.is_some().then_some(edns)
 }
 
 /// The query's one OPT record when every question and record can be delimited, there is one
@@ -213,20 +246,7 @@ fn options(packet: &[u8], question_end: usize, opt: Option<Located>) -> Option<R
     let message = Message::from_vec(&trimmed).ok()?;
     let edns = match (&opt, &message.edns) {
         (None, _) => None,
-        (Some(rr), Some(edns)) => {
-            let rdata = &packet[rr.rdata..rr.end];
-            let subnet = client_subnet(rdata, edns.option(EdnsCode::Subnet))?;
-            let (cookie, nsid) = cookie_and_nsid(rdata)?;
-            Some(EdnsRequest {
-                version: edns.version(),
-                dnssec_ok: edns.flags().dnssec_ok,
-                compact_ok: edns.flags().z & 0x4000 != 0,
-                max_payload: edns.max_payload(),
-                subnet,
-                cookie,
-                nsid,
-            })
-        }
+        (Some(rr), Some(edns)) => Some(edns_request(packet, rr, edns)?),
         (Some(_), None) => unreachable!("hickory decoded an OPT record without EDNS"),
     };
     Some(Request {
@@ -235,6 +255,27 @@ fn options(packet: &[u8], question_end: usize, opt: Option<Located>) -> Option<R
         cd: header.metadata.checking_disabled,
         query: message.queries.into_iter().next()?,
         edns,
+    })
+}
+
+/// What the OPT record `rr` (decoded by hickory as `edns`) asks; `None` when its options are
+/// malformed.
+fn edns_request(
+    packet: &[u8],
+    rr: &Located,
+    edns: &hickory_proto::op::Edns,
+) -> Option<EdnsRequest> {
+    let rdata = &packet[rr.rdata..rr.end];
+    let subnet = client_subnet(rdata, edns.option(EdnsCode::Subnet))?;
+    let (cookie, nsid) = cookie_and_nsid(rdata)?;
+    Some(EdnsRequest {
+        version: edns.version(),
+        dnssec_ok: edns.flags().dnssec_ok,
+        compact_ok: edns.flags().z & 0x4000 != 0,
+        max_payload: edns.max_payload(),
+        subnet,
+        cookie,
+        nsid,
     })
 }
 

@@ -185,3 +185,30 @@ fn notimp_and_formerr_carry_the_opt_when_it_is_readable() {
     p2[5] = 0;
     assert_eq!(opt_do(parse(&p2)), None);
 }
+
+#[test]
+fn no_question_with_a_cookie_asks_for_a_server_cookie() {
+    let cookie = [0u8, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+    let mut p = query(b"\x01a\x00", TYPE_A, Some(&cookie));
+    p[5] = 0;
+    p.drain(12..12 + 3 + 4);
+    match parse(&p) {
+        Err(Reject::CookieOnly { id, rd, edns, .. }) => {
+            assert_eq!((id, rd), (0x1234, true));
+            assert_eq!(edns.cookie.unwrap().client, [1, 2, 3, 4, 5, 6, 7, 8]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another opcode: NOTIMP. No cookie, a malformed one, or two questions: FORMERR.
+    let mut n = p.clone();
+    n[2] = 4 << 3;
+    assert!(matches!(parse(&n), Err(Reject::NotImp { .. })));
+    let mut bare = query(b"\x01a\x00", TYPE_A, Some(&[]));
+    bare[5] = 0;
+    bare.drain(12..12 + 3 + 4);
+    assert!(matches!(parse(&bare), Err(Reject::FormErr { .. })));
+    let mut bad = query(b"\x01a\x00", TYPE_A, Some(&cookie[..10]));
+    bad[5] = 0;
+    bad.drain(12..12 + 3 + 4);
+    assert!(matches!(parse(&bad), Err(Reject::FormErr { .. })));
+}
