@@ -5,7 +5,7 @@
 mod cells;
 mod edge;
 
-pub use cells::{Outcome, QueryCells, MAX_POOLS, MAX_ZONES};
+pub use cells::{Outcome, QueryCells, Via, MAX_POOLS, MAX_ZONES};
 use cells::{BUCKETS, COOKIE_RESULTS, DECIDERS, QTYPES, RCODES};
 
 use std::fmt::Write as _;
@@ -61,9 +61,10 @@ pub struct TargetGauge {
 }
 
 impl Metrics {
-    /// Cells for one query thread (`shared` false) or for many tasks (`shared` true).
-    pub fn register(&self, shared: bool) -> Arc<QueryCells> {
-        let c = Arc::new(QueryCells::new(shared));
+    /// Cells for one query thread (`shared` false) or for many tasks (`shared` true),
+    /// counting queries that arrive `via` one transport.
+    pub fn register(&self, shared: bool, via: Via) -> Arc<QueryCells> {
+        let c = Arc::new(QueryCells::new(shared, via));
         self.workers.lock().unwrap().push(c.clone());
         c
     }
@@ -123,6 +124,22 @@ impl Metrics {
                         );
                     }
                 }
+            }
+        }
+        let _ = writeln!(o, "# HELP gslbd_queries_by_transport_total DNS queries answered, by how they arrived: udp, tcp, tls (DNS over TLS), quic (DNS over QUIC), xdp (UDP through AF_XDP). Listed for the transports gslbd serves.\n# TYPE gslbd_queries_by_transport_total counter");
+        for via in Via::ALL {
+            let mut listed = false;
+            let mut n = 0u64;
+            for w in workers.iter().filter(|w| w.via == via) {
+                listed = true;
+                n += w.queries.iter().map(|c| c.load(Relaxed)).sum::<u64>();
+            }
+            if listed {
+                let _ = writeln!(
+                    o,
+                    "gslbd_queries_by_transport_total{{transport=\"{}\"}} {n}",
+                    via.as_str()
+                );
             }
         }
         let _ = writeln!(o, "# HELP gslbd_answers_total GSLB answers, by pool and the kind of rule that decided.\n# TYPE gslbd_answers_total counter");

@@ -251,3 +251,55 @@ async fn doq_closes_the_connection_on_a_non_zero_message_id() {
         other => panic!("want DOQ_PROTOCOL_ERROR, got {other:?}"),
     }
 }
+
+/// Each transport's queries are counted under its own label, and only the transports the
+/// server runs are listed.
+#[tokio::test]
+async fn queries_are_counted_by_transport() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pki(dir.path(), "a");
+    let s = serve(&p, &["--admin", "127.0.0.1:0"]);
+    let q = encode(&query("static.example.com.", RecordType::A));
+    for _ in 0..2 {
+        udp_raw(s.addr(), &q).expect("a UDP answer");
+    }
+    for _ in 0..3 {
+        tcp_raw(s.addr(), &q).expect("a TCP answer");
+    }
+    let mut dot = dot_connect(s.listener("tls"), &p.ca_der).expect("DoT handshake");
+    for _ in 0..4 {
+        dot_ask(&mut dot, &q).expect("a DoT answer");
+    }
+    let (_endpoint, conn) = doq_connect(s.listener("quic"), &p.ca_der, None)
+        .await
+        .expect("DoQ handshake");
+    let mut doq = q.clone();
+    doq[..2].copy_from_slice(&[0, 0]);
+    for _ in 0..5 {
+        doq_ask(&conn, &doq).await.expect("a DoQ answer");
+    }
+    let admin = s.admin_addr();
+    let want = [("udp", 2.0), ("tcp", 3.0), ("tls", 4.0), ("quic", 5.0)];
+    let m = tokio::task::spawn_blocking(move || {
+        common::metrics::scrape_until(admin, |m| {
+            want.iter()
+                .all(|(t, n)| m.val("gslbd_queries_by_transport_total", &[("transport", t)]) >= *n)
+        })
+    })
+    .await
+    .unwrap();
+    for (t, n) in want {
+        assert_eq!(
+            m.must("gslbd_queries_by_transport_total", &[("transport", t)]),
+            n,
+            "{t}"
+        );
+    }
+    assert_eq!(
+        m.get("gslbd_queries_by_transport_total", &[("transport", "xdp")]),
+        None,
+        "no AF_XDP here"
+    );
+    // The per-transport counts add up to the queries counted by zone, type and code.
+    assert_eq!(m.sum("gslbd_queries_total"), 14.0);
+}

@@ -48,10 +48,17 @@ fn ask(pair: &VethPair) -> Vec<Vec<u8>> {
     })
 }
 
+/// The AF_XDP `answered` counter, which must agree with the queries counted as `xdp`.
 fn answered(pair: &VethPair, s: &Server) -> u64 {
     let admin = s.admin_addr();
     let metrics = pair.in_client(|| common::http_request(admin, "GET", "/metrics", None).1);
-    xdp_counter(&metrics, "answered")
+    let by_transport = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("gslbd_queries_by_transport_total{transport=\"xdp\"} "))
+        .unwrap_or_else(|| panic!("no xdp transport count:\n{metrics}"));
+    let answered = xdp_counter(&metrics, "answered");
+    assert_eq!(by_transport.trim().parse::<u64>().unwrap(), answered);
+    answered
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let table = tcp::new_table(&shared, limits);
-    let cells = shared.metrics.register(true);
+    let cells = shared.metrics.register(true, crate::metrics::Via::Quic);
     let handshakes = Arc::new(AtomicUsize::new(0));
     let mut conns = JoinSet::new();
     loop {

@@ -30,6 +30,7 @@ impl Tls {
 impl Upgrade for Tls {
     type Stream = TlsStream<TcpStream>;
     const PAD: bool = true;
+    const VIA: crate::metrics::Via = crate::metrics::Via::Tls;
     async fn upgrade(&self, tcp: TcpStream) -> std::io::Result<Self::Stream> {
         self.0.accept(tcp).await
     }

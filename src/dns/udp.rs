@@ -93,7 +93,7 @@ fn worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, busy_po
     let wildcard = sock.local_addr().is_ok_and(|a| a.ip().is_unspecified());
     let mut batch = Batch::new(&sock, wildcard);
     let mut answerer = Answerer::new(i);
-    let cells = shared.metrics.register(false);
+    let cells = shared.metrics.register(false, crate::metrics::Via::Udp);
     let mut outcomes = [None; BATCH];
     while !stop.load(Ordering::Relaxed) {
         let received = match receive(&mut batch, busy_poll) {

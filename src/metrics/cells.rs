@@ -47,6 +47,32 @@ pub(super) const DECIDERS: [Specificity; 9] = [
     Specificity::Nearest,
     Specificity::Default,
 ];
+/// How the queries a set of cells counts arrived: the `transport` label of
+/// `gslbd_queries_by_transport_total`. Fixed when the cells are registered, so that the
+/// query path pays nothing for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Udp,
+    Tcp,
+    Tls,
+    Quic,
+    Xdp,
+}
+
+impl Via {
+    pub const ALL: [Via; 5] = [Via::Udp, Via::Tcp, Via::Tls, Via::Quic, Via::Xdp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Udp => "udp",
+            Via::Tcp => "tcp",
+            Via::Tls => "tls",
+            Via::Quic => "quic",
+            Via::Xdp => "xdp",
+        }
+    }
+}
+
 /// Latency histogram bucket bounds, seconds.
 pub(super) const BUCKETS: [f64; 12] = [
     5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1, 1.0,
@@ -87,6 +113,7 @@ pub struct Outcome {
 /// which move between runtime threads, count with atomic adds).
 pub struct QueryCells {
     pub(super) shared: bool,
+    pub(super) via: Via,
     pub(super) queries: Box<[AtomicU64]>,
     pub(super) answers: Box<[AtomicU64]>,
     pub(super) ecs: [AtomicU64; 2],
@@ -106,9 +133,10 @@ fn cells(n: usize) -> Box<[AtomicU64]> {
 }
 
 impl QueryCells {
-    pub(super) fn new(shared: bool) -> Self {
+    pub(super) fn new(shared: bool, via: Via) -> Self {
         QueryCells {
             shared,
+            via,
             queries: cells((MAX_ZONES + 1) * QTYPES.len() * RCODES.len()),
             answers: cells((MAX_POOLS + 1) * DECIDERS.len()),
             ecs: Default::default(),

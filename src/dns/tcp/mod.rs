@@ -59,6 +59,8 @@ pub trait Upgrade: Clone + Send + Sync + 'static {
     type Stream: AsyncRead + AsyncWrite + Unpin + Send;
     /// Pad answers to queries that ask for it (RFC 7830), as encrypted transports do.
     const PAD: bool;
+    /// The transport's label in the metrics.
+    const VIA: crate::metrics::Via;
     fn upgrade(&self, tcp: TcpStream)
         -> impl Future<Output = std::io::Result<Self::Stream>> + Send;
 }
@@ -70,6 +72,7 @@ pub struct Plain;
 impl Upgrade for Plain {
     type Stream = TcpStream;
     const PAD: bool = false;
+    const VIA: crate::metrics::Via = crate::metrics::Via::Tcp;
     async fn upgrade(&self, tcp: TcpStream) -> std::io::Result<TcpStream> {
         Ok(tcp)
     }
@@ -96,7 +99,7 @@ pub async fn serve_with<U: Upgrade>(
     upgrade: U,
 ) {
     let table = new_table(&shared, limits);
-    let cells = shared.metrics.register(true);
+    let cells = shared.metrics.register(true, U::VIA);
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {

@@ -31,7 +31,7 @@ pub fn run(
     busy_poll: Duration,
 ) {
     let mut answerer = Answerer::new(seed);
-    let cells = shared.metrics.register(false);
+    let cells = shared.metrics.register(false, crate::metrics::Via::Xdp);
     let mut reply = Vec::with_capacity(FRAME_SIZE as usize);
     let mut outcomes = [None::<Outcome>; BATCH as usize];
     let mut back = [0u64; BATCH as usize];
