@@ -16,6 +16,7 @@ pub mod netns;
 pub mod refusal;
 pub mod reload;
 pub mod schema;
+pub mod udp_relay;
 pub mod validators;
 pub mod vantage;
 pub mod xdp;
