@@ -4,10 +4,8 @@
 //! sockets (the metrics count them), and what the XDP program must pass to the kernel
 //! still works (ARP and neighbour discovery, TCP, UDP to other ports). Without the means
 //! (not root, no network namespaces, no AF_XDP) it says why and skips; with
-//! GSLBD_REQUIRE_XDP=1 (scripts/xdp-test) it fails instead.
-//!
-//! A `--xdp` that cannot run (no such interface, no permission) is logged with its reason
-//! while gslbd serves through the kernel: tested on loopback, everywhere.
+//! GSLBD_REQUIRE_XDP=1 (scripts/xdp-test) it fails instead. (`tests/xdp_fallback.rs`: a
+//! `--xdp` that cannot run, on loopback, everywhere.)
 
 mod common;
 
@@ -19,7 +17,7 @@ use common::netns::{VethPair, SERVER_V4, SERVER_V4_OTHER};
 /// The listen addresses of the byte-for-byte test.
 const LISTEN: &[&str] = &["10.53.0.2:53", "[fd00:53::2]:53"];
 use common::xdp::{serve, skip, xdp_counter, xdp_unavailable, XDP};
-use common::{raw_ecs, raw_opt, raw_packet, raw_query, Server};
+use common::{raw_ecs, raw_opt, raw_packet, raw_query};
 
 /// One query of the grid, and how long to wait for an answer (a short wait where none is
 /// due, so that "no reply" costs little).
@@ -340,75 +338,4 @@ fn an_interface_with_another_xdp_program_is_left_alone_and_the_kernel_serves() {
     let www = raw_query(8, "www.example.com.", 1, None);
     let reply = ask_grid(&pair, IpAddr::V4(SERVER_V4), &[case("www", www)]);
     assert_eq!(reply[0].as_deref().map(common::raw_rcode), Some(0));
-}
-
-#[test]
-fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
-    let s = Server::start(
-        &common::example_zones(),
-        &common::example_geo(),
-        &["--xdp", "nosuchif0", "--admin", "127.0.0.1:0"],
-    );
-    assert!(
-        s.startup_lines().iter().any(|l| l
-            == "gslbd answering UDP on nosuchif0 through the kernel: there is no interface nosuchif0"),
-        "{:?}",
-        s.startup_lines()
-    );
-    let reply =
-        common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
-    assert_eq!(common::raw_rcode(&reply), 0);
-    // The admin API tells the operator the same, and where DNS is answered.
-    let (code, body) = s.http("GET", "/v1/status", None);
-    assert_eq!(code, 200, "{body}");
-    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(
-        status["listening"],
-        serde_json::json!({
-            "dns": [{"address": s.addr().to_string(), "transport": "udp+tcp"}],
-            "xdp": [{"iface": "nosuchif0", "path": "kernel",
-                     "reason": "there is no interface nosuchif0"}],
-        }),
-        "{status:#}"
-    );
-}
-
-#[test]
-fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
-    // As an unprivileged user: run by root, through setpriv; otherwise as ourselves.
-    let zones = common::example_zones();
-    let geo = common::example_geo();
-    // SAFETY: geteuid(2) has no preconditions.
-    let mut cmd = if unsafe { libc::geteuid() } == 0 {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(common::bin());
-        c
-    } else {
-        std::process::Command::new(common::bin())
-    };
-    cmd.args(["serve", "--zones"])
-        .arg(&zones)
-        .arg("--geo")
-        .arg(&geo);
-    let args = ["--listen", "127.0.0.1:0", "--admin", "off", "--xdp", "lo"];
-    cmd.args(args);
-    let s = Server::launch(cmd, &zones, &geo, &args);
-    let line = s
-        .startup_lines()
-        .iter()
-        .find(|l| l.starts_with("gslbd answering UDP on lo through the kernel: "))
-        .unwrap_or_else(|| panic!("{:?}", s.startup_lines()));
-    assert!(
-        line.contains("Operation not permitted") && line.contains("(needs root, or CAP_BPF"),
-        "{line}"
-    );
-    let reply =
-        common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
-    assert_eq!(common::raw_rcode(&reply), 0);
 }
