@@ -189,11 +189,45 @@ fn records_lists_what_the_server_answers_for_each_name() {
     }
     assert!(gslb >= 3, "the GSLB names are listed: {v:#}");
 
-    // Large zones come in pages.
+    // Large zones come in pages: following next_offset walks the whole list, in order,
+    // every page from the same generation.
     let page = get_json(&s, "/v1/zones/example.com./records?limit=3");
     assert_eq!(page["records"].as_array().unwrap().len(), 3);
     assert_eq!(page["truncated"], true);
     assert_eq!(page["records"].as_array().unwrap()[..], records[..3]);
+    let mut walked: Vec<Value> = Vec::new();
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let page = get_json(
+            &s,
+            &format!("/v1/zones/example.com/records?limit=4&offset={offset}"),
+        );
+        assert_eq!(page["generation"], v["generation"], "{page:#}");
+        assert_eq!(page["offset"], offset, "{page:#}");
+        walked.extend(page["records"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        assert!(pages <= records.len(), "next_offset never ends");
+        match page["next_offset"].as_u64() {
+            Some(next) => {
+                assert_eq!(page["truncated"], true);
+                offset = next as usize;
+            }
+            None => {
+                assert_eq!(page["truncated"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(walked[..], records[..]);
+    assert_eq!(pages, records.len().div_ceil(4));
+    // Past the end: an empty last page.
+    let past = get_json(
+        &s,
+        &format!("/v1/zones/example.com/records?offset={}", records.len()),
+    );
+    assert_eq!(past["records"], json!([]));
+    assert_eq!(past["truncated"], false);
     let (code, body) = s.http("GET", "/v1/zones/example.org/records", None);
     assert_eq!(code, 404, "{body}");
     assert!(body.contains("example.org"), "{body}");

@@ -175,6 +175,9 @@ pub(super) struct RecordsParams {
     /// At most this many records (default 1,000, at most 100,000).
     #[serde(default = "default_limit")]
     limit: usize,
+    /// Records to skip first: a page's `next_offset` (default 0).
+    #[serde(default)]
+    offset: usize,
 }
 
 fn default_limit() -> usize {
@@ -185,9 +188,15 @@ fn default_limit() -> usize {
 #[derive(Serialize)]
 struct RecordsBody {
     origin: String,
+    /// The configuration the page was read from: pages of one generation fit together.
+    generation: u64,
+    offset: usize,
     records: Vec<RecordView>,
     /// Whether `limit` cut the list short.
     truncated: bool,
+    /// The `offset` of the next page, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_offset: Option<usize>,
 }
 
 /// One record in presentation format, or a GSLB name (`type` `GSLB`, its A/AAAA decided per
@@ -220,26 +229,54 @@ pub(super) async fn records(
         );
     };
     let limit = p.limit.clamp(1, 100_000);
-    let (records, truncated) = zone_records(zone, &snap.gslb.records, limit);
+    let (records, truncated) = zone_records(zone, &snap.gslb.records, p.offset, limit);
     Json(RecordsBody {
         origin: zone.origin.to_string(),
+        generation: a.reloader.status().generation,
+        offset: p.offset,
+        next_offset: truncated.then(|| p.offset + records.len()),
         records,
         truncated,
     })
     .into_response()
 }
 
+/// One page of a zone's records: `limit` of them after skipping `offset`, plus one more
+/// to tell whether the list goes on. Records outside the page are counted, not decoded.
+struct Page {
+    offset: usize,
+    limit: usize,
+    seen: usize,
+    out: Vec<RecordView>,
+}
+
+impl Page {
+    fn push(&mut self, view: impl FnOnce() -> RecordView) {
+        if self.seen >= self.offset && self.out.len() <= self.limit {
+            self.out.push(view());
+        }
+        self.seen += 1;
+    }
+}
+
 /// The records of `zone`, the SOA first, then by name in DNSSEC order (the apex, then each
-/// name followed by the names below it), at most `limit`.
-fn zone_records(zone: &Zone, gslb: &[GslbRecord], limit: usize) -> (Vec<RecordView>, bool) {
+/// name followed by the names below it): `limit` of them from `offset` on, and whether more
+/// follow.
+fn zone_records(
+    zone: &Zone,
+    gslb: &[GslbRecord],
+    offset: usize,
+    limit: usize,
+) -> (Vec<RecordView>, bool) {
     let mut names: Vec<(&WireName, &Node)> = zone.nodes.iter().collect();
     names.sort_by_cached_key(|(n, _)| canonical_key(n));
-    let mut out = vec![record_view(&zone.origin, &zone.soa)];
-    let push = |out: &mut Vec<RecordView>, v: RecordView| {
-        if out.len() <= limit {
-            out.push(v);
-        }
+    let mut page = Page {
+        offset,
+        limit,
+        seen: 0,
+        out: Vec::new(),
     };
+    page.push(|| record_view(&zone.origin, &zone.soa));
     for (name, node) in names {
         match node {
             Node::Empty => {}
@@ -247,35 +284,33 @@ fn zone_records(zone: &Zone, gslb: &[GslbRecord], limit: usize) -> (Vec<RecordVi
                 // The SOA is listed first, above.
                 let sets = sets.iter().filter(|s| s.rtype != SOA);
                 for tail in sets.flat_map(|s| &s.records) {
-                    push(&mut out, record_view(name, tail));
+                    page.push(|| record_view(name, tail));
                 }
             }
-            Node::Cname { tail, .. } => push(&mut out, record_view(name, tail)),
-            Node::Gslb(i) => push(
-                &mut out,
-                RecordView {
-                    name: name.to_string(),
-                    rtype: "GSLB".into(),
-                    ttl: gslb.get(*i).map(|r| r.ttl),
-                    data: gslb
-                        .get(*i)
-                        .map(|r| format!("A/AAAA by record `{}` ({} pools)", r.name, r.pools.len()))
-                        .unwrap_or_default(),
-                },
-            ),
+            Node::Cname { tail, .. } => page.push(|| record_view(name, tail)),
+            Node::Gslb(i) => page.push(|| RecordView {
+                name: name.to_string(),
+                rtype: "GSLB".into(),
+                ttl: gslb.get(*i).map(|r| r.ttl),
+                data: gslb
+                    .get(*i)
+                    .map(|r| format!("A/AAAA by record `{}` ({} pools)", r.name, r.pools.len()))
+                    .unwrap_or_default(),
+            }),
             Node::Delegation(d) => {
                 let sets = std::iter::once(&d.ns).chain(d.ds.as_ref());
                 for tail in sets.flat_map(|s| &s.records) {
-                    push(&mut out, record_view(name, tail));
+                    page.push(|| record_view(name, tail));
                 }
                 for glue in &d.glue {
                     for tail in &glue.records {
-                        push(&mut out, record_view(&glue.owner, tail));
+                        page.push(|| record_view(&glue.owner, tail));
                     }
                 }
             }
         }
     }
+    let mut out = page.out;
     let truncated = out.len() > limit;
     out.truncate(limit);
     (out, truncated)

@@ -314,7 +314,7 @@
         h("tbody", {}, r.records.map((x) => h("tr", {},
           h("td", { class: "mono" }, x.name), h("td", {}, x.ttl == null ? "" : x.ttl),
           h("td", {}, x.type), h("td", { class: "mono" }, x.data)))))),
-      ...(r.truncated ? [h("p", { class: "hint" }, `The first ${r.records.length} records; ask /v1/zones/${origin}/records?limit=N for more.`)] : []));
+      ...(r.truncated ? [h("p", { class: "hint" }, `The first ${r.records.length} records; the rest: /v1/zones/${origin}/records?offset=${r.next_offset}`)] : []));
     } catch (e) {
       box.textContent = e.message;
     }
