@@ -81,7 +81,17 @@ pub fn handle(
             let (id, opcode, rd, code, opt_do) = match reject {
                 Reject::Drop => return None,
                 Reject::CookieOnly { id, rd, cd, edns } => {
-                    return Some(server_cookie(ctx, id, rd, cd, &edns, src, transport, out))
+                    let h = ReplyHeader {
+                        id,
+                        opcode: 0,
+                        rd,
+                        cd,
+                    };
+                    let limit = match transport {
+                        Transport::Tcp => u16::MAX as usize,
+                        Transport::Udp => edns.payload.clamp(512, OUR_PAYLOAD) as usize,
+                    };
+                    return Some(server_cookie(ctx, h, &edns, src, limit, out));
                 }
                 Reject::FormErr {
                     id,
@@ -117,15 +127,12 @@ pub fn handle(
 /// The reply to a request of a server cookie alone (RFC 7873 §5.4): no question, no
 /// answer, the client cookie with a server cookie of ours, NOERROR (BADVERS for a later EDNS
 /// version, whose OPT has no options).
-#[allow(clippy::too_many_arguments)]
 fn server_cookie(
     ctx: &Context<'_>,
-    id: u16,
-    rd: bool,
-    cd: bool,
+    h: ReplyHeader,
     e: &Edns,
     src: IpAddr,
-    transport: Transport,
+    limit: usize,
     out: &mut Vec<u8>,
 ) -> Outcome {
     let mut outcome = Outcome::default();
@@ -134,16 +141,6 @@ fn server_cookie(
         rcode::BADVERS
     } else {
         rcode::NOERROR
-    };
-    let limit = match transport {
-        Transport::Tcp => u16::MAX as usize,
-        Transport::Udp => e.payload.clamp(512, OUR_PAYLOAD) as usize,
-    };
-    let h = ReplyHeader {
-        id,
-        opcode: 0,
-        rd,
-        cd,
     };
     outcome.truncated = Writer::new(out, h, None).finish(code, false, Some(&opt), limit);
     outcome.rcode = code;
