@@ -1,9 +1,11 @@
-//! A `--xdp` that cannot run (no such interface, no permission) is logged with its reason,
-//! shown in `/v1/status`, and gslbd serves through the kernel: on loopback, everywhere (the
+//! A `--xdp` that cannot run (no such interface, the loopback interface, no permission) is
+//! logged with its reason, shown in `/v1/status`, and gslbd serves through the kernel (the
 //! fast path itself: `tests/xdp_path.rs`).
 
 mod common;
 
+use common::netns::{VethPair, SERVER_V4};
+use common::xdp::skip;
 use common::{raw_query, Server};
 
 #[test]
@@ -38,41 +40,109 @@ fn an_xdp_path_that_cannot_run_is_logged_and_the_kernel_serves() {
 }
 
 #[test]
-fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
-    // As an unprivileged user: run by root, through setpriv; otherwise as ourselves.
-    let zones = common::example_zones();
-    let geo = common::example_geo();
-    // SAFETY: geteuid(2) has no preconditions.
-    let mut cmd = if unsafe { libc::geteuid() } == 0 {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(common::bin());
-        c
-    } else {
-        std::process::Command::new(common::bin())
-    };
-    cmd.args(["serve", "--zones"])
-        .arg(&zones)
-        .arg("--geo")
-        .arg(&geo);
-    let args = ["--listen", "127.0.0.1:0", "--admin", "off", "--xdp", "lo"];
-    cmd.args(args);
-    let s = Server::launch(cmd, &zones, &geo, &args);
+fn the_loopback_interface_is_left_to_the_kernel() {
+    // Replies sent from an AF_XDP socket on lo come back without a route and the kernel drops
+    // them as martians: gslbd refuses, says why, and the kernel answers on 127.0.0.1.
+    let s = Server::start(
+        &common::example_zones(),
+        &common::example_geo(),
+        &["--xdp", "lo"],
+    );
     let line = s
         .startup_lines()
         .iter()
         .find(|l| l.starts_with("gslbd answering UDP on lo through the kernel: "))
         .unwrap_or_else(|| panic!("{:?}", s.startup_lines()));
     assert!(
-        line.contains("Operation not permitted") && line.contains("(needs root, or CAP_BPF"),
+        line.contains("lo is the loopback interface")
+            && line.contains("the kernel drops them as martians"),
         "{line}"
     );
     let reply =
         common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None)).expect("an answer");
     assert_eq!(common::raw_rcode(&reply), 0);
+}
+
+#[test]
+fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
+    let zones = common::example_zones();
+    let geo = common::example_geo();
+    let unprivileged = [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ];
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // Root: gslbd dropped to nobody through setpriv, on a veth pair's server side.
+        let pair = match VethPair::create("xdpnopriv") {
+            Ok(p) => p,
+            Err(why) => return skip(&why),
+        };
+        let mut cmd = pair.server_command("setpriv");
+        cmd.args(unprivileged).arg(common::bin());
+        let listen = format!("{SERVER_V4}:0");
+        let args = ["--listen", &listen, "--admin", "off", "--xdp", "srv0"];
+        cmd.args(["serve", "--zones"])
+            .arg(&zones)
+            .arg("--geo")
+            .arg(&geo)
+            .args(args);
+        let s = Server::launch(cmd, &zones, &geo, &args);
+        assert_not_permitted(&s, "srv0");
+        let addr = s.addr();
+        let reply = pair.in_client(|| {
+            let u = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            u.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .unwrap();
+            u.send_to(&raw_query(5, "www.example.com.", 1, None), addr)
+                .unwrap();
+            let mut b = [0u8; 1500];
+            let n = u.recv(&mut b).expect("an answer through the kernel");
+            b[..n].to_vec()
+        });
+        assert_eq!(common::raw_rcode(&reply), 0);
+    } else {
+        // Not root: any interface but loopback will do.
+        let Some(iface) = std::fs::read_dir("/sys/class/net")
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| {
+                std::fs::read_to_string(format!("/sys/class/net/{n}/flags"))
+                    .ok()
+                    .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+                    .is_some_and(|f| f & libc::IFF_LOOPBACK as u32 == 0)
+            })
+        else {
+            return skip("no interface but loopback");
+        };
+        let args = ["--listen", "127.0.0.1:0", "--admin", "off", "--xdp", &iface];
+        let mut cmd = std::process::Command::new(common::bin());
+        cmd.args(["serve", "--zones"])
+            .arg(&zones)
+            .arg("--geo")
+            .arg(&geo)
+            .args(args);
+        let s = Server::launch(cmd, &zones, &geo, &args);
+        assert_not_permitted(&s, &iface);
+        let reply = common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None))
+            .expect("an answer");
+        assert_eq!(common::raw_rcode(&reply), 0);
+    }
+}
+
+fn assert_not_permitted(s: &Server, iface: &str) {
+    let prefix = format!("gslbd answering UDP on {iface} through the kernel: ");
+    let line = s
+        .startup_lines()
+        .iter()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("{:?}", s.startup_lines()));
+    assert!(
+        line.contains("Operation not permitted") && line.contains("(needs root, or CAP_BPF"),
+        "{line}"
+    );
 }

@@ -58,6 +58,12 @@ pub enum XdpError {
     NoInterface(String),
     #[error("no UDP listen address to steer")]
     NothingToSteer,
+    #[error(
+        "{0} is the loopback interface: replies sent from AF_XDP sockets there come back \
+         without a route, and the kernel drops them as martians (127.0.0.0/8, ::1); \
+         loopback DNS stays on the kernel path"
+    )]
+    Loopback(String),
     #[error("{0}{hint}", hint = program_hint(.0))]
     Program(#[from] ProgramError),
     #[error("{0}{hint}", hint = socket_hint(.0))]
@@ -135,6 +141,9 @@ pub fn start(
         return Err(XdpError::NothingToSteer);
     }
     let ifindex = ifindex(iface)?;
+    if is_loopback(iface) {
+        return Err(XdpError::Loopback(iface.to_string()));
+    }
     if !listen.iter().any(|a| a.ip().is_unspecified()) {
         let on_iface = addresses_of(iface);
         if !listen.iter().any(|a| on_iface.contains(&a.ip())) {
@@ -259,6 +268,17 @@ fn ifindex(iface: &str) -> Result<u32, XdpError> {
         0 => Err(XdpError::NoInterface(iface.to_string())),
         i => Ok(i),
     }
+}
+
+/// Whether `iface` is a loopback interface (IFF_LOOPBACK in its sysfs `flags`).
+fn is_loopback(iface: &str) -> bool {
+    let path = std::path::Path::new("/sys/class/net")
+        .join(iface)
+        .join("flags");
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|flags| flags & libc::IFF_LOOPBACK as u32 != 0)
 }
 
 /// The addresses assigned to `iface` now (getifaddrs).
