@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// Off by default.
     #[arg(long, value_name = "TEXT")]
     nsid: Option<String>,
+    /// Do not tell the version: CH TXT version.bind and version.server get REFUSED (by
+    /// default they get `gslbd VERSION`, as from BIND, Knot and NSD). id.server and
+    /// hostname.bind answer with the --nsid text when it is set.
+    #[arg(long)]
+    hide_version: bool,
     /// Key of DNS server cookies (RFC 7873, RFC 9018): 16 bytes as 32 hex digits. Nodes
     /// with the same secret accept each other's cookies. Default: random at each start.
     #[arg(
@@ -160,6 +165,7 @@ impl ServeArgs {
             query_log_sample,
             no_watch,
             nsid,
+            hide_version,
             cookie_secret,
             probe_source,
             fleet,
@@ -175,12 +181,17 @@ impl ServeArgs {
         if !(tcp_idle_timeout.is_finite() && tcp_idle_timeout > 0.0) {
             anyhow::bail!("--tcp-idle-timeout must be a positive number of seconds");
         }
+        let nsid = nsid
+            .as_deref()
+            .map(edns::nsid_from_arg)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         let edns = EdnsConfig {
-            nsid: nsid
-                .as_deref()
-                .map(edns::nsid_from_arg)
-                .transpose()
-                .map_err(anyhow::Error::msg)?,
+            chaos: gslbd::dns::chaos::Chaos::new(
+                nsid.as_deref(),
+                (!hide_version).then_some(gslbd::dns::chaos::VERSION),
+            ),
+            nsid,
             cookie_secret: match cookie_secret.as_deref() {
                 Some(hex) => CookieSecret::from_hex(hex)
                     .map_err(|e| anyhow::anyhow!("--cookie-secret: {e}"))?,

@@ -149,6 +149,9 @@ fn handler_reply(case: &Case, packet: &[u8]) -> Option<Vec<u8>> {
     let edns = EdnsConfig {
         nsid: case.nsid.map(|n| n.into()),
         cookie_secret: CookieSecret::new(SECRET),
+        // No CHAOS answers: the reference refuses every class but IN
+        // (tests/edns_options.rs checks them).
+        chaos: Default::default(),
     };
     let mut ctx = Context {
         snapshot: &snapshots()[case.extra as usize],

@@ -126,6 +126,52 @@ fn dig_cookie_gets_a_server_cookie_which_is_echoed_when_sent_back() {
     assert!(line(&out, "; COOKIE").is_none(), "{out}");
 }
 
+/// The CHAOS class, as operators ask BIND, Knot and NSD: `dig CH TXT id.server` names the
+/// node (the --nsid text), `version.bind` the software unless --hide-version; anything else
+/// in CH is refused.
+#[test]
+fn chaos_txt_names_the_node_and_the_version() {
+    let s = example_with(&["--nsid", "ns1.fra"]);
+    let txt = |s: &Server, name: &str, qtype: &str| dig(s.addr(), &["+norec", "CH", qtype, name]);
+    for name in ["id.server", "hostname.bind", "ID.Server"] {
+        let out = txt(&s, name, "TXT");
+        assert!(
+            out.contains("status: NOERROR") && out.contains("flags: qr aa"),
+            "{out}"
+        );
+        let answer = line(&out, &format!("{name}.")).unwrap_or_else(|| panic!("{out}"));
+        assert!(answer.ends_with("0\tCH\tTXT\t\"ns1.fra\""), "{answer:?}");
+    }
+    // The version, as `gslbd --version` prints it.
+    let version = Command::new(bin()).arg("--version").output().unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    for name in ["version.bind", "version.server"] {
+        let out = txt(&s, name, "TXT");
+        let answer = line(&out, &format!("{name}.")).unwrap_or_else(|| panic!("{out}"));
+        assert_eq!(
+            answer.rsplit('\t').next().unwrap(),
+            format!("\"{}\"", version.trim()),
+            "{out}"
+        );
+    }
+    // ANY gets the TXT record; another type nothing, authoritatively.
+    let any = txt(&s, "id.server", "ANY");
+    assert!(any.contains("ANSWER: 1,"), "{any}");
+    let a = txt(&s, "id.server", "A");
+    assert!(
+        a.contains("status: NOERROR") && a.contains("ANSWER: 0,") && a.contains("aa"),
+        "{a}"
+    );
+    // Other CH names are refused, as is everything without --nsid or with --hide-version.
+    let other = txt(&s, "authors.bind", "TXT");
+    assert!(other.contains("status: REFUSED"), "{other}");
+    let quiet = example_with(&["--hide-version"]);
+    for name in ["id.server", "version.bind"] {
+        let out = txt(&quiet, name, "TXT");
+        assert!(out.contains("status: REFUSED"), "{name}: {out}");
+    }
+}
+
 /// RFC 7873 §5.4: a client may ask for a server cookie alone, with no question (`dig
 /// +header-only +cookie`). The reply is NOERROR with the cookie, and the cookie then works.
 #[test]

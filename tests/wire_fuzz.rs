@@ -35,6 +35,7 @@ fn run(packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
     let edns = EdnsConfig {
         nsid: Some(b"wire-fuzz".to_vec().into()),
         cookie_secret: CookieSecret::new([7; 16]),
+        chaos: gslbd::dns::chaos::Chaos::new(Some(b"wire-fuzz"), Some(gslbd::dns::chaos::VERSION)),
     };
     let mut ctx = Context {
         snapshot: snap(),

@@ -187,12 +187,14 @@ impl CookieSecret {
     }
 }
 
-/// The EDNS identity of a server: its NSID and its cookie secret.
+/// The identity of a server: its NSID, its cookie secret, and its CHAOS-class answers.
 #[derive(Debug, Clone)]
 pub struct EdnsConfig {
     /// Sent to clients that ask with an NSID option; `None`: NSID is off.
     pub nsid: Option<Box<[u8]>>,
     pub cookie_secret: CookieSecret,
+    /// The server's identity and version in the CHAOS class (none by default).
+    pub chaos: super::chaos::Chaos,
 }
 
 impl Default for EdnsConfig {
@@ -201,6 +203,7 @@ impl Default for EdnsConfig {
         EdnsConfig {
             nsid: None,
             cookie_secret: CookieSecret([0; 16]),
+            chaos: Default::default(),
         }
     }
 }

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use super::edns::{CookieVerdict, EdnsConfig};
 use super::gslb_answer::{self, Next, Place};
 use super::query::{
-    self, Edns, Query, Reject, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR, TYPE_CNAME,
-    TYPE_DS, TYPE_IXFR,
+    self, Edns, Query, Reject, CLASS_CH, CLASS_IN, TYPE_A, TYPE_AAAA, TYPE_ANY, TYPE_AXFR,
+    TYPE_CNAME, TYPE_DS, TYPE_IXFR, TYPE_TXT,
 };
 use super::referral::{refer, At, Cut};
 use super::response::{rcode, OptReply, Owner, ReplyHeader, Section, Writer, OUR_PAYLOAD};
@@ -223,6 +223,17 @@ fn answer(
         outcome.rcode = rcode::FORMERR;
         outcome.truncated = w.finish(rcode::FORMERR, false, opt.as_ref(), limit);
         return outcome;
+    }
+    if q.qclass == CLASS_CH {
+        if let Some(txt) = ctx.edns.chaos.find(q.qname()) {
+            // id.server., version.bind. and their kin: TXT (or ANY) answered, other types
+            // empty (RFC 4892 §2.3).
+            if q.qtype == TYPE_TXT || q.qtype == TYPE_ANY {
+                w.answer(Owner::Ptr(12), txt);
+            }
+            outcome.truncated = w.finish(rcode::NOERROR, true, opt.as_ref(), limit);
+            return outcome;
+        }
     }
     if q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR {
         outcome.rcode = rcode::REFUSED;

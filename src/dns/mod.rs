@@ -2,6 +2,7 @@
 //! The only place that knows the DNS message format.
 
 pub mod certs;
+pub mod chaos;
 mod compress;
 pub mod datagram;
 pub mod edns;

@@ -21,6 +21,7 @@ pub const TYPE_AXFR: u16 = 252;
 pub const TYPE_ANY: u16 = 255;
 pub const TYPE_CAA: u16 = 257;
 pub const CLASS_IN: u16 = 1;
+pub const CLASS_CH: u16 = 3;
 pub const OPTION_ECS: u16 = 8;
 
 /// An EDNS Client Subnet option exactly as the client sent it.
