@@ -207,7 +207,10 @@ fn print_problems(problems: &config::Problems) {
     for p in &problems.0 {
         eprintln!("{p}");
     }
-    eprintln!("{} problems found", problems.0.len());
+    match problems.0.len() {
+        1 => eprintln!("1 problem found"),
+        n => eprintln!("{n} problems found"),
+    }
 }
 
 fn run(command: Command) -> anyhow::Result<ExitCode> {

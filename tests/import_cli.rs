@@ -300,7 +300,7 @@ fn origin_from_the_file_name_or_the_option_and_the_last_stated_ttl() {
                 "{EXAMPLE}: the SOA is at `example.com.`, not at the origin `example.org.` \
                  given with --origin"
             ),
-            "1 problems found".to_string(),
+            "1 problem found".to_string(),
         ],
         "one problem, and no TTL warnings when the import fails"
     );
@@ -378,7 +378,7 @@ fn syntax_errors_have_file_line_and_column() {
         stderr_lines(&out),
         [
             format!("{f}:6:7: quoted string is not closed on its line"),
-            "1 problems found".to_string(),
+            "1 problem found".to_string(),
         ]
     );
     std::fs::write(
@@ -488,7 +488,7 @@ fn the_readme_example_is_what_import_prints() {
     assert_eq!(&section[start..end], text, "README shows another output");
     assert!(section.contains(
         "examples/example.com.zone:30: HINFO records cannot be expressed in gslbd zone JSON\n\
-         1 problems found"
+         1 problem found"
     ));
     let out = import(&["examples/example.com.zone"]);
     assert_eq!(out.status.code(), Some(1));
