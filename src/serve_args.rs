@@ -87,8 +87,8 @@ pub struct ServeArgs {
     tcp_max_per_client: u32,
     /// Response rate limiting: UDP responses per second per client network (/24, /56)
     /// and kind (an answer per name, NXDOMAIN and wildcards per zone, errors); more are
-    /// dropped or slipped. 0 (the default): off.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    /// dropped or slipped. 0 (the default): off. `--rrl` is the same option.
+    #[arg(long, visible_alias = "rrl", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     rrl_rate: u32,
     /// Every Nth response over the rate is sent truncated (TC: a real client retries over
     /// TCP) instead of dropped; 0 drops them all, 1 truncates them all.

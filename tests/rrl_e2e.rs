@@ -17,7 +17,8 @@ use common::*;
 
 const RATE: usize = 10;
 
-fn server() -> Server {
+/// gslbd with RRL at `RATE`, set with `flag`: `--rrl` (the spec's name) or `--rrl-rate`.
+fn server(flag: &str) -> Server {
     Server::start(
         &example_zones(),
         &example_geo(),
@@ -26,7 +27,7 @@ fn server() -> Server {
             "127.0.0.1:0",
             "--udp-threads",
             "1",
-            "--rrl-rate",
+            flag,
             &RATE.to_string(),
             "--rrl-slip",
             "2",
@@ -131,7 +132,7 @@ fn assert_limited(r: &Replies, want: ResponseCode, what: &str) {
 
 #[test]
 fn a_flooding_network_is_limited_and_the_others_are_not() {
-    let s = server();
+    let s = server("--rrl");
     let m0 = scrape(s.admin_addr());
     assert_eq!(
         m0.must("gslbd_rrl_limited_total", &[("action", "dropped")]),
@@ -192,7 +193,7 @@ fn tcp_from(source: IpAddr, to: SocketAddr, q: &Message) -> Message {
 
 #[test]
 fn the_limit_starts_over_every_second() {
-    let s = server();
+    let s = server("--rrl-rate");
     let first = burst(&s, src(70), &same("www.example.com.", 4 * RATE));
     assert!(first.full.len() <= 2 * RATE, "{first:?}");
     // Once the second has passed, the same network gets the rate again.
