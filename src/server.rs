@@ -300,6 +300,13 @@ pub fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
         &mut threads,
     );
     listening.xdp = xdp_interfaces;
+    let attached: Vec<(String, u32)> = xdp_paths
+        .iter()
+        .map(|p| (p.iface.clone(), p.ifindex))
+        .collect();
+    if !attached.is_empty() {
+        runtime.spawn(xdp::watch(shared.clone(), attached, stop_rx.clone()));
+    }
     for b in bound {
         threads.extend(
             udp::spawn_workers(b.udp, shared.clone(), stop.clone(), cfg.udp_busy_poll)

@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::{error, Admin};
-use crate::dns::listening::{Listener, XdpInterface, XdpPathState};
+use crate::dns::listening::{Listener, XdpInterface};
 use crate::metrics::TargetGauge;
 
 pub(super) async fn metrics(State(a): State<Admin>) -> Response {
@@ -64,13 +64,13 @@ struct StatusBody<'a> {
 #[derive(Serialize)]
 struct ListeningStatus<'a> {
     dns: &'a [Listener],
-    xdp: Vec<XdpStatus<'a>>,
+    xdp: Vec<XdpStatus>,
 }
 
 #[derive(Serialize)]
-struct XdpStatus<'a> {
+struct XdpStatus {
     #[serde(flatten)]
-    interface: &'a XdpInterface,
+    interface: XdpInterface,
     /// Over the interface's queues, as in `gslbd_xdp_packets_total` (AF_XDP only).
     #[serde(skip_serializing_if = "Option::is_none")]
     packets: Option<XdpPackets>,
@@ -88,11 +88,10 @@ fn listening<'a>(shared: &'a crate::state::Shared) -> Option<ListeningStatus<'a>
     let l = shared.listening.get()?;
     let queues = shared.metrics.xdp.lock().unwrap();
     let xdp = l
-        .xdp
-        .iter()
-        .map(|i| XdpStatus {
-            interface: i,
-            packets: matches!(i.path, XdpPathState::AfXdp { .. }).then(|| {
+        .xdp_now()
+        .into_iter()
+        .map(|(i, started)| XdpStatus {
+            packets: started.then(|| {
                 queues.iter().filter(|q| q.iface == i.iface).fold(
                     XdpPackets::default(),
                     |mut p, q| {
@@ -103,6 +102,7 @@ fn listening<'a>(shared: &'a crate::state::Shared) -> Option<ListeningStatus<'a>
                     },
                 )
             }),
+            interface: i,
         })
         .collect();
     Some(ListeningStatus { dns: &l.dns, xdp })

@@ -5,10 +5,43 @@
 use serde::Serialize;
 
 /// Every DNS listener and `--xdp` interface, in the order they were started.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Listening {
     pub dns: Vec<Listener>,
+    /// As started.
     pub xdp: Vec<XdpInterface>,
+    /// Interfaces whose AF_XDP path went away since (`dns::xdp::watch`), with why.
+    #[serde(skip)]
+    lost: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl Listening {
+    /// Records that `iface`'s AF_XDP path is gone, and why.
+    pub fn lost(&self, iface: &str, reason: String) {
+        self.lost.lock().unwrap().push((iface.to_string(), reason));
+    }
+
+    /// The `--xdp` interfaces as they are now (one that went away since start says the
+    /// kernel answers it, and why), each with whether it started on AF_XDP.
+    pub fn xdp_now(&self) -> Vec<(XdpInterface, bool)> {
+        let lost = self.lost.lock().unwrap();
+        self.xdp
+            .iter()
+            .map(|i| {
+                let started = matches!(i.path, XdpPathState::AfXdp { .. });
+                let now = match lost.iter().find(|(name, _)| *name == i.iface) {
+                    Some((_, reason)) => XdpInterface {
+                        iface: i.iface.clone(),
+                        path: XdpPathState::Kernel {
+                            reason: reason.clone(),
+                        },
+                    },
+                    None => i.clone(),
+                };
+                (now, started)
+            })
+            .collect()
+    }
 }
 
 /// One bound DNS listener.

@@ -58,23 +58,30 @@ impl VethPair {
         ip(&["netns", "add", &pair.client_ns])?;
         // From here on, Drop removes whatever was made.
         ip(&["netns", "add", &pair.server_ns])?;
+        pair.make_link()?;
+        Ok(pair)
+    }
+
+    /// Makes the veth pair between the namespaces, addressed and up (again, after
+    /// `delete_link`).
+    pub fn make_link(&self) -> Result<(), String> {
         ip(&[
             "link",
             "add",
-            pair.client_if,
+            self.client_if,
             "netns",
-            &pair.client_ns,
+            &self.client_ns,
             "type",
             "veth",
             "peer",
             "name",
-            pair.server_if,
+            self.server_if,
             "netns",
-            &pair.server_ns,
+            &self.server_ns,
         ])?;
         for (ns, dev, v4, v6) in [
-            (&pair.client_ns, pair.client_if, CLIENT_V4, CLIENT_V6),
-            (&pair.server_ns, pair.server_if, SERVER_V4, SERVER_V6),
+            (&self.client_ns, self.client_if, CLIENT_V4, CLIENT_V6),
+            (&self.server_ns, self.server_if, SERVER_V4, SERVER_V6),
         ] {
             ip(&["-n", ns, "addr", "add", &format!("{v4}/24"), "dev", dev])?;
             ip(&[
@@ -101,7 +108,18 @@ impl VethPair {
             }
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
         }
-        Ok(pair)
+        Ok(())
+    }
+
+    /// Deletes the veth pair (both ends go).
+    pub fn delete_link(&self) -> Result<(), String> {
+        ip(&["-n", &self.client_ns, "link", "del", self.client_if])
+    }
+
+    /// Sets the server end down or up.
+    pub fn set_server_link(&self, up: bool) -> Result<(), String> {
+        let state = if up { "up" } else { "down" };
+        ip(&["-n", &self.server_ns, "link", "set", self.server_if, state])
     }
 
     /// `program` run inside the server namespace.

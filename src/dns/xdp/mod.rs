@@ -14,6 +14,7 @@ mod frame;
 mod program;
 mod ring;
 mod socket;
+mod watch;
 mod worker;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use std::thread::JoinHandle;
 pub use program::AttachMode;
 use program::{Program, ProgramError};
 use socket::{Mode, SocketError, XskSocket};
+pub use watch::watch;
 
 use crate::dns::listening::{XdpInterface, XdpPathState};
 use crate::state::Shared;
@@ -108,6 +110,8 @@ fn socket_hint(e: &SocketError) -> &'static str {
 /// (after the workers have stopped) detaches the program.
 pub struct XdpPath {
     pub iface: String,
+    /// The interface's index when the program was attached (a new one: it was made again).
+    pub ifindex: u32,
     pub mode: AttachMode,
     pub queues: u32,
     /// Whether the sockets run in zero-copy mode (else the kernel copies each packet).
@@ -204,6 +208,7 @@ pub fn start(
     }
     Ok(XdpPath {
         iface: iface.to_string(),
+        ifindex,
         mode: program.mode,
         queues,
         zero_copy,
@@ -261,7 +266,7 @@ pub fn start_all(
     (paths, interfaces)
 }
 
-fn ifindex(iface: &str) -> Result<u32, XdpError> {
+pub(crate) fn ifindex(iface: &str) -> Result<u32, XdpError> {
     let name = std::ffi::CString::new(iface).map_err(|_| XdpError::NoInterface(iface.into()))?;
     // SAFETY: a NUL-terminated name.
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
