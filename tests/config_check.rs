@@ -509,11 +509,36 @@ fn gslb_pool_must_name_a_defined_region() {
         } }
     });
     z.file("example.com.json", &zone.to_string());
+    // Without a regions.json, the problem says there is none, where it was looked for.
+    let err = check_fails(&z);
+    let regions = z.geo_dir().join("regions.json");
+    line_with(
+        &err,
+        "example.com.json",
+        &[
+            "gslb.web.pools.eurpoe",
+            "`eurpoe` is not a region: there are no regions",
+            &format!("{} does not exist (is --geo right?)", regions.display()),
+        ],
+    );
+    // The record has a problem of its own: the name using it is not also "unknown".
+    assert!(!err.contains("unknown gslb record"), "{err}");
+    assert!(err.ends_with("1 problem found\n"), "{err:?}");
+    // With one, the region is just not in it.
+    std::fs::write(
+        &regions,
+        json!({ "version": 1, "regions": { "europe": [ { "networks": ["10.0.0.0/8"] } ] } })
+            .to_string(),
+    )
+    .unwrap();
     let err = check_fails(&z);
     line_with(
         &err,
         "example.com.json",
-        &["gslb.web.pools.eurpoe", "eurpoe"],
+        &[
+            "gslb.web.pools.eurpoe",
+            "`eurpoe` is not a region defined in regions.json",
+        ],
     );
 }
 
@@ -650,5 +675,25 @@ fn serve_with_an_invalid_config_exits_1_and_prints_the_problems() {
         !stdout(&o).contains("listening"),
         "must not start listening: {}",
         stdout(&o)
+    );
+}
+
+#[test]
+fn a_name_using_an_undefined_gslb_record_is_a_problem() {
+    let z = Zones::new();
+    z.file(
+        "example.com.json",
+        &zone_json(
+            "example.com.",
+            3600,
+            60,
+            json!({ "www": { "gslb": "nosuch" } }),
+        ),
+    );
+    let err = check_fails(&z);
+    line_with(
+        &err,
+        "example.com.json",
+        &["records.www.gslb", "unknown gslb record `nosuch`"],
     );
 }

@@ -17,11 +17,13 @@ const DEFAULT_TTL: u32 = 30;
 pub(super) const MAX_DURATION_SECS: u32 = 86400;
 
 /// Compiles every zone's GSLB records, resolves `"gslb": NAME` references in the drafts and
-/// deduplicates probes across zones.
+/// deduplicates probes across zones. `no_regions_file` is the regions.json looked for in
+/// vain, if it was: pools named after regions then say so.
 pub(crate) fn compile(
     drafts: &mut [ZoneDraft],
     raws: &[(PathBuf, RawZone)],
     regions: &RegionMap,
+    no_regions_file: Option<&std::path::Path>,
     problems: &mut Vec<Problem>,
 ) -> GslbSet {
     let mut set = GslbSet::default();
@@ -55,6 +57,7 @@ pub(crate) fn compile(
                 raw: g,
                 checks: &checks,
                 regions,
+                no_regions_file,
             };
             if let Some(rec) = ctx.compile(&mut sink, &mut probe) {
                 by_name.insert(name, set.records.len());
@@ -66,6 +69,8 @@ pub(crate) fn compile(
                 Some(&i) => {
                     draft.zone.nodes.insert(owner.clone(), Node::Gslb(i));
                 }
+                // Defined but with problems of its own, reported above.
+                None if raw.gslb.contains_key(gname.as_str()) => {}
                 None => sink.at(path.as_str(), format!("unknown gslb record `{gname}`")),
             }
         }
@@ -160,6 +165,8 @@ pub(super) struct RecordCtx<'a> {
     pub raw: &'a RawGslb,
     pub checks: &'a HashMap<&'a str, CheckSpec>,
     pub regions: &'a RegionMap,
+    /// The regions.json that does not exist, if it does not.
+    pub no_regions_file: Option<&'a std::path::Path>,
 }
 
 impl RecordCtx<'_> {
@@ -222,9 +229,15 @@ impl RecordCtx<'_> {
                     None if raw_pool.coordinates.is_some() => {}
                     None => sink.at(
                         &ppath,
-                        format!(
-                            "`{pname}` is not a region defined in regions.json (nor `default`); only a pool with `coordinates` may be named freely"
-                        ),
+                        match self.no_regions_file {
+                            Some(file) => format!(
+                                "`{pname}` is not a region: there are no regions, {} does not exist (is --geo right?)",
+                                file.display()
+                            ),
+                            None => format!(
+                                "`{pname}` is not a region defined in regions.json (nor `default`); only a pool with `coordinates` may be named freely"
+                            ),
+                        },
                     ),
                 }
             }
@@ -256,7 +269,13 @@ impl RecordCtx<'_> {
             if self.regions.location.is_none() {
                 sink.at(
                     format!("{base}.nearest"),
-                    "nearest needs a City database: regions.json has no `databases.location`",
+                    match self.no_regions_file {
+                        Some(file) => format!(
+                            "nearest needs a City database, named in regions.json: {} does not exist",
+                            file.display()
+                        ),
+                        None => "nearest needs a City database: regions.json has no `databases.location`".into(),
+                    },
                 );
             }
             with

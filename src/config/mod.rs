@@ -73,7 +73,11 @@ pub fn load(paths: &Paths) -> Result<Snapshot, Problems> {
     }
     cuts::check_children(&drafts, &mut problems);
     let gslb = match &regions {
-        Some(r) => gslb::compile(&mut drafts, &raws, r, &mut problems),
+        Some(r) => {
+            let file = paths.geo.join("regions.json");
+            let missing = (!file.exists()).then_some(file.as_path());
+            gslb::compile(&mut drafts, &raws, r, missing, &mut problems)
+        }
         None => Default::default(),
     };
     if let Some(r) = &mut regions {
