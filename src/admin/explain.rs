@@ -1,11 +1,12 @@
 //! `GET /v1/explain`: what a client would get for a name, and why.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::params::Params;
 use super::{error, Admin};
 use crate::dns::explain;
 
@@ -23,7 +24,7 @@ fn default_type() -> String {
 
 pub(super) async fn explain_query(
     State(a): State<Admin>,
-    Query(p): Query<ExplainParams>,
+    Params(p): Params<ExplainParams>,
 ) -> Response {
     let client = match explain::parse_client(&p.client) {
         Ok(c) => c,

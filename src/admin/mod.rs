@@ -4,6 +4,7 @@
 mod console;
 mod drains;
 mod explain;
+mod params;
 mod reload;
 mod status;
 mod zones;
@@ -52,7 +53,23 @@ pub fn router(admin: Admin) -> Router {
             "/v1/pools/{record}/{pool}/undrain",
             post(drains::pool_undrain),
         )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(admin)
+}
+
+async fn not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no such endpoint: {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
 }
 
 /// Serves the admin API on `listener` until `stop` resolves.

@@ -1,11 +1,12 @@
 //! `POST /v1/reload`: reload now, or preview what a reload would change (`?dry_run=1`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::params::Params;
 use super::{error, Admin};
 
 /// `POST /v1/reload` query parameters.
@@ -20,7 +21,7 @@ pub(super) struct ReloadParams {
 pub(super) async fn reload(
     State(a): State<Admin>,
     headers: HeaderMap,
-    Query(p): Query<ReloadParams>,
+    Params(p): Params<ReloadParams>,
 ) -> Response {
     if let Some(r) = a.refuse(&headers) {
         return r;

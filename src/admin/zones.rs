@@ -2,7 +2,7 @@
 //! its GSLB records with their pools and targets) and `GET /v1/zones/{origin}/records` (a
 //! zone's records in presentation format, paged for large zones).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,6 +10,7 @@ use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use serde::{Deserialize, Serialize};
 
+use super::params::Params;
 use super::{error, Admin};
 use crate::dns::name::WireName;
 use crate::gslb::{AllDown, GslbRecord, Policy};
@@ -214,7 +215,7 @@ struct RecordView {
 pub(super) async fn records(
     State(a): State<Admin>,
     Path(origin): Path<String>,
-    Query(p): Query<RecordsParams>,
+    Params(p): Params<RecordsParams>,
 ) -> Response {
     let snap = a.shared.snapshot();
     let wanted = if origin.ends_with('.') {
