@@ -681,15 +681,7 @@ fn serve_with_an_invalid_config_exits_1_and_prints_the_problems() {
 #[test]
 fn a_name_using_an_undefined_gslb_record_is_a_problem() {
     let z = Zones::new();
-    z.file(
-        "example.com.json",
-        &zone_json(
-            "example.com.",
-            3600,
-            60,
-            json!({ "www": { "gslb": "nosuch" } }),
-        ),
-    );
+    z.zone("example.com.", json!({ "www": { "gslb": "nosuch" } }));
     let err = check_fails(&z);
     line_with(
         &err,

@@ -65,8 +65,6 @@ fn the_loopback_interface_is_left_to_the_kernel() {
 
 #[test]
 fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
-    let zones = common::example_zones();
-    let geo = common::example_geo();
     let unprivileged = [
         "--reuid=65534",
         "--regid=65534",
@@ -82,15 +80,7 @@ fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
         };
         let mut cmd = pair.server_command("setpriv");
         cmd.args(unprivileged).arg(common::bin());
-        let listen = format!("{SERVER_V4}:0");
-        let args = ["--listen", &listen, "--admin", "off", "--xdp", "srv0"];
-        cmd.args(["serve", "--zones"])
-            .arg(&zones)
-            .arg("--geo")
-            .arg(&geo)
-            .args(args);
-        let s = Server::launch(cmd, &zones, &geo, &args);
-        assert_not_permitted(&s, "srv0");
+        let s = launch_on(cmd, &format!("{SERVER_V4}:0"), "srv0");
         let addr = s.addr();
         let reply = pair.in_client(|| {
             let u = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
@@ -119,19 +109,30 @@ fn an_xdp_path_without_the_privilege_is_logged_and_the_kernel_serves() {
         else {
             return skip("no interface but loopback");
         };
-        let args = ["--listen", "127.0.0.1:0", "--admin", "off", "--xdp", &iface];
-        let mut cmd = std::process::Command::new(common::bin());
-        cmd.args(["serve", "--zones"])
-            .arg(&zones)
-            .arg("--geo")
-            .arg(&geo)
-            .args(args);
-        let s = Server::launch(cmd, &zones, &geo, &args);
-        assert_not_permitted(&s, &iface);
+        let s = launch_on(
+            std::process::Command::new(common::bin()),
+            "127.0.0.1:0",
+            &iface,
+        );
         let reply = common::udp_raw(s.addr(), &raw_query(5, "www.example.com.", 1, None))
             .expect("an answer");
         assert_eq!(common::raw_rcode(&reply), 0);
     }
+}
+
+/// `cmd` (gslbd, or what runs it) serving the example on `listen` with `--xdp iface`, which
+/// it cannot attach for want of privilege: its startup line says so.
+fn launch_on(mut cmd: std::process::Command, listen: &str, iface: &str) -> Server {
+    let (zones, geo) = (common::example_zones(), common::example_geo());
+    let args = ["--listen", listen, "--admin", "off", "--xdp", iface];
+    cmd.args(["serve", "--zones"])
+        .arg(&zones)
+        .arg("--geo")
+        .arg(&geo)
+        .args(args);
+    let s = Server::launch(cmd, &zones, &geo, &args);
+    assert_not_permitted(&s, iface);
+    s
 }
 
 fn assert_not_permitted(s: &Server, iface: &str) {

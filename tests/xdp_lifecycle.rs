@@ -9,7 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use common::netns::{VethPair, SERVER_V4};
-use common::xdp::{serve, skip, xdp_counter, xdp_unavailable, XDP};
+use common::xdp::{serving_xdp, xdp_counter};
 use common::{raw_query, Server};
 
 const LISTEN: &[&str] = &["10.53.0.2:53"];
@@ -50,14 +50,9 @@ fn answered(pair: &VethPair, s: &Server) -> u64 {
 
 #[test]
 fn a_link_that_flaps_stays_on_af_xdp() {
-    let pair = match VethPair::create("xdpflap") {
-        Ok(p) => p,
-        Err(why) => return skip(&why),
+    let Some((pair, s)) = serving_xdp("xdpflap", LISTEN) else {
+        return;
     };
-    let s = serve(&pair, LISTEN, XDP);
-    if let Some(why) = xdp_unavailable(&s) {
-        return skip(&why);
-    }
     assert_eq!(ask(&pair, 1), 0);
     assert_eq!(answered(&pair, &s), 1);
     pair.set_server_link(false).unwrap();
@@ -77,14 +72,9 @@ fn a_link_that_flaps_stays_on_af_xdp() {
 
 #[test]
 fn an_interface_made_again_is_reported_and_the_kernel_answers_it() {
-    let pair = match VethPair::create("xdpgone") {
-        Ok(p) => p,
-        Err(why) => return skip(&why),
+    let Some((pair, s)) = serving_xdp("xdpgone", LISTEN) else {
+        return;
     };
-    let s = serve(&pair, LISTEN, XDP);
-    if let Some(why) = xdp_unavailable(&s) {
-        return skip(&why);
-    }
     assert_eq!(ask(&pair, 1), 0);
     pair.delete_link().unwrap();
     pair.make_link().unwrap();

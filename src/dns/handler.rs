@@ -127,6 +127,8 @@ pub fn handle(
 /// The reply to a request of a server cookie alone (RFC 7873 §5.4): no question, no
 /// answer, the client cookie with a server cookie of ours, NOERROR (BADVERS for a later EDNS
 /// version, whose OPT has no options).
+#[cold]
+#[inline(never)]
 fn server_cookie(
     ctx: &Context<'_>,
     h: ReplyHeader,
@@ -224,8 +226,11 @@ fn answer(
         outcome.truncated = w.finish(rcode::FORMERR, false, opt.as_ref(), limit);
         return outcome;
     }
-    if q.qclass == CLASS_CH {
-        if let Some(txt) = ctx.edns.chaos.find(q.qname()) {
+    if q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR {
+        if let Some(txt) = (q.qclass == CLASS_CH)
+            .then(|| ctx.edns.chaos.find(q.qname()))
+            .flatten()
+        {
             // id.server., version.bind. and their kin: TXT (or ANY) answered, other types
             // empty (RFC 4892 §2.3).
             if q.qtype == TYPE_TXT || q.qtype == TYPE_ANY {
@@ -234,8 +239,6 @@ fn answer(
             outcome.truncated = w.finish(rcode::NOERROR, true, opt.as_ref(), limit);
             return outcome;
         }
-    }
-    if q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR {
         outcome.rcode = rcode::REFUSED;
         outcome.zone_slot = snap.zone_for(q.qname()).map_or(0, |z| z.metrics_slot);
         outcome.truncated = w.finish(rcode::REFUSED, false, opt.as_ref(), limit);

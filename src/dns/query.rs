@@ -155,25 +155,20 @@ pub fn parse(p: &[u8]) -> Result<Query<'_>, Reject> {
         rd,
         opt_do,
     };
-    let Some((end, qname_len)) = question else {
-        // No question: FORMERR, but for a request of a server cookie alone.
-        let cookie_only = match (qd, &opt) {
-            (0, Some(Some(rr))) => parse_opt(rr).filter(|e| e.cookie.is_some()),
-            _ => None,
-        };
+    let (Some((end, qname_len)), Some(opt)) = (question, opt.as_ref()) else {
+        // No question (FORMERR, but for a request of a server cookie alone), or no
+        // readable OPT record: out of line, so the answered path stays as small.
+        let cookie_only = (qd == 0).then(|| cookie_only(opt.as_ref())).flatten();
         return Err(match cookie_only {
             Some(edns) => Reject::CookieOnly { id, rd, cd, edns },
             None => formerr(opt_do),
         });
     };
-    let Some(opt) = opt else {
-        return Err(formerr(opt_do));
-    };
     let fixed = &p[end - 4..end];
     let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
     let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
     let edns = match opt {
-        Some(rr) => Some(parse_opt(&rr).ok_or(formerr(opt_do))?),
+        Some(rr) => Some(parse_opt(rr).ok_or(formerr(opt_do))?),
         None => None,
     };
     Ok(Query {
@@ -247,6 +242,15 @@ fn find_opt(p: &[u8], mut pos: usize, an: u16, ns: u16, ar: u16) -> Option<Optio
         pos = next;
     }
     Some(opt)
+}
+
+/// The OPT of a question-less message, when it asks for a server cookie alone (RFC 7873
+/// §5.4): readable, well-formed options, one of them a COOKIE.
+#[cold]
+#[inline(never)]
+fn cookie_only(opt: Option<&Option<RawRr<'_>>>) -> Option<Edns> {
+    let rr = opt?.as_ref()?;
+    parse_opt(rr).filter(|e| e.cookie.is_some())
 }
 
 struct RawRr<'a> {

@@ -47,6 +47,24 @@ pub fn serve(pair: &VethPair, listen: &[&str], extra: &[&str]) -> Server {
     Server::launch(cmd, &zones, &geo, &shown)
 }
 
+/// A veth pair named after `tag` with gslbd serving `listen` with `--xdp srv0` on its
+/// server side; `None` (the test skipped, with the reason) where the machine cannot.
+pub fn serving_xdp(tag: &str, listen: &[&str]) -> Option<(VethPair, Server)> {
+    let pair = match VethPair::create(tag) {
+        Ok(p) => p,
+        Err(why) => {
+            skip(&why);
+            return None;
+        }
+    };
+    let s = serve(&pair, listen, XDP);
+    if let Some(why) = xdp_unavailable(&s) {
+        skip(&why);
+        return None;
+    }
+    Some((pair, s))
+}
+
 /// Why gslbd serves srv0 through the kernel, if it does (its startup line says).
 pub fn xdp_unavailable(s: &Server) -> Option<String> {
     let line = s
