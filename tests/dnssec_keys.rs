@@ -285,6 +285,14 @@ fn bad_key_files_fail_check_naming_the_file() {
         "plain.test.json",
         &["not signed"],
     );
+    // A zone with no file here says so, and which file it looked for.
+    let o = gslbd_ds(dir, "nosuch.test");
+    assert_eq!(o.status.code(), Some(1));
+    line_with(
+        &String::from_utf8_lossy(&o.stderr),
+        "nosuch.test.json",
+        &["no zone `nosuch.test.` here", "is --zones right?"],
+    );
 }
 
 /// `dig +short TYPE` at the apex, each record normalised (base64 or hex joined), sorted.

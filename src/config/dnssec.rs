@@ -151,6 +151,12 @@ pub fn ds_records(zones: &Path, zone: &str) -> Result<Vec<String>, Problems> {
     let origin = crate::dnssec::keygen::zone_name(zone)
         .map_err(|e| Problems(vec![Problem::in_file(zones, format!("zone `{zone}`: {e}"))]))?;
     let file = zones.join(format!("{}.json", origin.to_string().trim_end_matches('.')));
+    if !file.exists() {
+        return Err(Problems(vec![Problem::in_file(
+            &file,
+            format!("no zone `{origin}` here: the zone file does not exist (is --zones right?)"),
+        )]));
+    }
     let mut problems = Vec::new();
     let Some(raw) = super::read_json::<RawZone>(&file, &mut problems) else {
         return Err(Problems(problems));
