@@ -87,10 +87,7 @@ pub fn handle(
                         rd,
                         cd,
                     };
-                    let limit = match transport {
-                        Transport::Tcp => u16::MAX as usize,
-                        Transport::Udp => edns.payload.clamp(512, OUR_PAYLOAD) as usize,
-                    };
+                    let limit = size_limit(Some(&edns), transport);
                     return Some(server_cookie(ctx, h, &edns, src, limit, out));
                 }
                 Reject::FormErr {
@@ -177,8 +174,10 @@ fn opt_reply<'c>(
     }
 }
 
-fn size_limit(q: &Query<'_>, transport: Transport) -> usize {
-    match (transport, &q.edns) {
+/// The largest reply: TCP's 64 KiB, or over UDP 512 bytes without EDNS and the client's
+/// payload size (at least 512, at most ours) with it.
+fn size_limit(edns: Option<&Edns>, transport: Transport) -> usize {
+    match (transport, edns) {
         (Transport::Tcp, _) => u16::MAX as usize,
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => e.payload.clamp(512, OUR_PAYLOAD) as usize,
@@ -204,7 +203,7 @@ fn answer(
         rd: q.rd,
         cd: q.cd,
     };
-    let limit = size_limit(q, transport);
+    let limit = size_limit(q.edns.as_ref(), transport);
     let mut opt = q
         .edns
         .as_ref()

@@ -6,7 +6,7 @@
 //! names but does not change: they belong to the machine's operator.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 /// Packets one busy poll may take from the driver (the worker's batch).
@@ -21,19 +21,7 @@ pub fn enable(fd: BorrowedFd<'_>, usecs: u32) -> io::Result<()> {
         (libc::SO_BUSY_POLL, usecs),
         (libc::SO_BUSY_POLL_BUDGET, BUDGET),
     ] {
-        // SAFETY: setsockopt of one c_int on a socket we hold.
-        let r = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                name,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        super::socket::set_at(fd, libc::SOL_SOCKET, name, &value)?;
     }
     Ok(())
 }

@@ -34,13 +34,23 @@ pub struct XskSocket {
     fd: OwnedFd,
 }
 
-/// setsockopt with a plain value.
+/// setsockopt (SOL_XDP) with a plain value.
 fn set<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> io::Result<()> {
+    set_at(fd.as_fd(), libc::SOL_XDP, name, value)
+}
+
+/// setsockopt at `level` with a plain value.
+pub(super) fn set_at<T>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
     // SAFETY: `value` points at a live T of the given size.
     let r = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::SOL_XDP,
+            level,
             name,
             (value as *const T).cast(),
             std::mem::size_of::<T>() as libc::socklen_t,
